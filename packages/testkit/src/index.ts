@@ -1,0 +1,19 @@
+/**
+ * @keiko/testkit: a real local Kubernetes control plane for tests and the sandbox, built from the
+ * pinned Go modules, with kwok simulating nodes and pods. No Docker, no fake API server.
+ */
+export { type BinaryName, binaryPath, componentDir, MissingBinaryError } from './binaries.js';
+export {
+  ControlPlane,
+  type ControlPlaneOptions,
+  KWOK_NODE_ANNOTATION,
+  KWOK_NODE_ANNOTATION_VALUE,
+} from './control-plane.js';
+export { type InstallCrdsOptions, installCrds, parseCrds } from './crds.js';
+export { ENV_CONTROL_PLANE_DIR, ENV_EXTERNAL_KUBECONFIG, testKubeConfig } from './env.js';
+export { loadKubeConfig, renderKubeconfig } from './kubeconfig.js';
+export { createTestNamespace, deleteTestNamespace, uniqueName } from './namespaces.js';
+export { assertPortFree, freePort, PortInUseError } from './ports.js';
+export { processExists } from './process.js';
+export { cacheDir, type Versions, versions } from './versions.js';
+export { type WaitOptions, waitFor } from './wait.js';
