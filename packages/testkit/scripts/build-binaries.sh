@@ -77,7 +77,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
-  quiet "$mod/download.log" bash -c "cd '$mod' && go get 'k8s.io/kubernetes@$v' && go mod download"
+  quiet "$mod/download.log" bash -c "cd '$mod' && go get 'k8s.io/kubernetes@$v' && go mod tidy"
   local date; date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   local ld=""
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do

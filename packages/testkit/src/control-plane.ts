@@ -55,7 +55,13 @@ export interface ControlPlaneOptions {
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export const KWOK_NODE_ANNOTATION_VALUE = 'fake';
 
-type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+type ComponentName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-apiserver-2'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok';
 
 export class ControlPlane {
   /** Milliseconds each component took to become ready, and `total`. */
@@ -63,6 +69,8 @@ export class ControlPlane {
   private readonly processes = new Map<ComponentName, ManagedProcess>();
   private reaperPid: number | undefined;
   private stopping: Promise<void> | undefined;
+  /** Set during start: what restarting kube-apiserver (or starting a second one) needs. */
+  private apiServer!: { args: string[]; port: number; caPem: string; adminToken: string; etcdUrl: string };
 
   private constructor(
     /** Scratch directory: certs, tokens, logs, etcd data. Removed by stop(). */
@@ -92,7 +100,7 @@ export class ControlPlane {
     };
     if (options.apiServerPort) await assertPortFree(options.apiServerPort, 'kube-apiserver --secure-port');
     if (options.etcdPort) await assertPortFree(options.etcdPort, 'etcd client port');
-    const [apiPort, etcdPort, etcdPeerPort] = await freePorts(3);
+    const [apiPort, etcdPort, etcdPeerPort, kcmPort, schedulerPort, kwokPort] = await freePorts(6);
     const port = options.apiServerPort ?? apiPort!;
     const etcdClientPort = options.etcdPort ?? etcdPort!;
 
@@ -135,7 +143,7 @@ export class ControlPlane {
       log(`starting kube-apiserver on ${server}`);
       const certDir = join(workDir, 'pki');
       mkdirSync(certDir);
-      await cp.run('kube-apiserver', bins.apiserver, [
+      const apiServerArgs = [
         `--etcd-servers=${etcdUrl}`,
         `--cert-dir=${certDir}`,
         `--secure-port=${port}`,
@@ -157,7 +165,8 @@ export class ControlPlane {
         '--max-mutating-requests-inflight=0',
         '--v=0',
         ...(options.extraApiServerFlags ?? []),
-      ]);
+      ];
+      await cp.run('kube-apiserver', bins.apiserver, apiServerArgs);
       const caFile = join(certDir, 'apiserver.crt');
       await cp.waitReady('kube-apiserver', remaining(), async () => {
         if (!existsSync(caFile)) return false;
@@ -165,6 +174,7 @@ export class ControlPlane {
         return res.status === 200;
       });
       const caPem = readFileSync(caFile, 'utf8');
+      cp.apiServer = { args: apiServerArgs, port, caPem, adminToken: tokens.admin, etcdUrl };
       const kubeconfigFor = (user: keyof typeof tokens, file: string) => {
         const path = join(workDir, file);
         writeFileSync(path, renderKubeconfig({ server, caPem, user, token: tokens[user] }), { mode: 0o600 });
@@ -180,7 +190,9 @@ export class ControlPlane {
             await cp.run('kube-controller-manager', bins.kcm, [
               `--kubeconfig=${kubeconfig}`,
               '--leader-elect=false',
-              '--secure-port=0',
+              `--secure-port=${kcmPort}`,
+              '--bind-address=127.0.0.1',
+              `--cert-dir=${join(workDir, 'kcm-pki')}`,
               `--service-account-private-key-file=${join(workDir, 'sa.key')}`,
               `--root-ca-file=${caFile}`,
               '--use-service-account-credentials=false',
@@ -189,8 +201,11 @@ export class ControlPlane {
               '--concurrent-gc-syncs=5',
               '--v=0',
             ]);
-            // Ready when its serviceaccount controller has created the `default` ServiceAccount.
+            // Ready when healthy and its serviceaccount controller has created the `default` ServiceAccount
+            // (pods are rejected by the ServiceAccount admission plugin until then).
             await cp.waitReady('kube-controller-manager', remaining(), async () => {
+              const health = await httpsGet(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true });
+              if (health.status !== 200) return false;
               const res = await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, {
                 ca: caPem,
                 token: tokens.admin,
@@ -207,10 +222,15 @@ export class ControlPlane {
             await cp.run('kube-scheduler', bins.scheduler, [
               `--kubeconfig=${kubeconfig}`,
               '--leader-elect=false',
-              '--secure-port=0',
+              `--secure-port=${schedulerPort}`,
+              '--bind-address=127.0.0.1',
+              `--cert-dir=${join(workDir, 'scheduler-pki')}`,
               '--v=0',
             ]);
-            await cp.waitRunning('kube-scheduler', 500);
+            await cp.waitReady('kube-scheduler', remaining(), async () => {
+              const res = await httpsGet(`https://127.0.0.1:${schedulerPort}/readyz`, { insecure: true });
+              return res.status === 200;
+            });
           })(),
         );
       }
@@ -226,9 +246,14 @@ export class ControlPlane {
               '--node-lease-duration-seconds=40',
               '--cidr=10.244.0.0/16',
               '--node-ip=10.1.0.1',
-              '--server-address=',
+              `--server-address=127.0.0.1:${kwokPort}`,
             ]);
-            await cp.waitRunning('kwok', 500);
+            await cp.waitReady('kwok', remaining(), async () => {
+              const res = await fetch(`http://127.0.0.1:${kwokPort}/healthz`, {
+                signal: AbortSignal.timeout(1_000),
+              });
+              return res.ok;
+            });
           })(),
         );
       }
@@ -272,7 +297,7 @@ export class ControlPlane {
       const stopGroup = (names: ComponentName[]) =>
         Promise.all(names.map((n) => this.processes.get(n)?.stop()).filter(Boolean));
       await stopGroup(['kwok', 'kube-scheduler', 'kube-controller-manager']);
-      await stopGroup(['kube-apiserver']);
+      await stopGroup(['kube-apiserver', 'kube-apiserver-2']);
       await stopGroup(['etcd']);
       rmSync(this.workDir, { recursive: true, force: true });
       if (this.reaperPid !== undefined) {
@@ -284,6 +309,81 @@ export class ControlPlane {
       }
     })();
     return this.stopping;
+  }
+
+  /**
+   * Stops kube-apiserver only (etcd and the rest keep running): clients see the API server go away, as in
+   * an API server upgrade or a network cut. {@link startApiServer} brings it back on the same port.
+   */
+  async stopApiServer(): Promise<void> {
+    await this.processes.get('kube-apiserver')?.stop();
+  }
+
+  /** Starts kube-apiserver again with the same flags and port, and waits until it is ready. */
+  async startApiServer(timeoutMs = 60_000): Promise<void> {
+    if (this.processes.get('kube-apiserver')?.running) return;
+    await this.run('kube-apiserver', binaryPath('kube-apiserver'), this.apiServer.args);
+    await this.waitApiServerReady('kube-apiserver', this.server, timeoutMs);
+  }
+
+  /**
+   * A second kube-apiserver on the same etcd (another port, same certificates and tokens): lets a test
+   * change objects while the first one is down. Returns its kubeconfig path; stopped by {@link stop}
+   * or {@link stopSecondApiServer}.
+   */
+  async startSecondApiServer(timeoutMs = 60_000): Promise<{ server: string; kubeconfigPath: string }> {
+    const [port] = await freePorts(1);
+    const server = `https://127.0.0.1:${port}`;
+    const args = this.apiServer.args.map((a) =>
+      a.startsWith('--secure-port=') ? `--secure-port=${port}` : a,
+    );
+    await this.run('kube-apiserver-2', binaryPath('kube-apiserver'), args);
+    await this.waitApiServerReady('kube-apiserver-2', server, timeoutMs);
+    const kubeconfigPath = join(this.workDir, 'admin-2.kubeconfig');
+    writeFileSync(
+      kubeconfigPath,
+      renderKubeconfig({
+        server,
+        caPem: this.apiServer.caPem,
+        user: 'admin',
+        token: this.apiServer.adminToken,
+      }),
+      { mode: 0o600 },
+    );
+    return { server, kubeconfigPath };
+  }
+
+  async stopSecondApiServer(): Promise<void> {
+    await this.processes.get('kube-apiserver-2')?.stop();
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision: every watch or list that resumes from an older
+   * resourceVersion then gets 410 Gone from the API server. Returns the revision compacted to.
+   */
+  async compactEtcd(): Promise<number> {
+    const status = await fetch(`${this.apiServer.etcdUrl}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+    });
+    const revision = Number(((await status.json()) as { header?: { revision?: string } }).header?.revision);
+    if (!Number.isFinite(revision)) throw new Error('etcd status did not report a revision');
+    const res = await fetch(`${this.apiServer.etcdUrl}/v3/kv/compaction`, {
+      method: 'POST',
+      body: JSON.stringify({ revision: String(revision), physical: true }),
+    });
+    if (!res.ok) throw new Error(`etcd compaction failed: ${res.status} ${await res.text()}`);
+    return revision;
+  }
+
+  private async waitApiServerReady(name: ComponentName, server: string, timeoutMs: number): Promise<void> {
+    await this.waitReady(name, timeoutMs, async () => {
+      const res = await httpsGet(`${server}/readyz`, {
+        ca: this.apiServer.caPem,
+        token: this.apiServer.adminToken,
+      });
+      return res.status === 200;
+    });
   }
 
   /** True once stop() has finished and no component process exists any more (checked in /proc). */
@@ -364,15 +464,6 @@ export class ControlPlane {
       }),
       died,
     ]);
-    this.timings[name] = Date.now() - t0;
-  }
-
-  /** For components without a cheap readiness signal: still running after `ms`. */
-  private async waitRunning(name: ComponentName, ms: number) {
-    const t0 = Date.now();
-    const p = this.processes.get(name)!;
-    const result = await Promise.race([p.exited, new Promise((r) => setTimeout(r, ms, 'running'))]);
-    if (result !== 'running') throw this.explainExit(p);
     this.timings[name] = Date.now() - t0;
   }
 

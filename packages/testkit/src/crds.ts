@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import {
   ApiextensionsV1Api,
   type KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { rawRequest } from './raw.js';
 import { waitFor } from './wait.js';
 
 /** Every CustomResourceDefinition in a multi-document YAML text (other kinds are ignored). */
@@ -44,16 +43,16 @@ export async function installCrds(
   );
   const crds = texts.flatMap(parseCrds);
   if (crds.length === 0) throw new Error('installCrds: no CustomResourceDefinition found in the input');
-  const objects = KubernetesObjectApi.makeApiClient(kc);
   const api = kc.makeApiClient(ApiextensionsV1Api);
+  const fieldManager = encodeURIComponent(options.fieldManager ?? 'keiko-testkit');
   for (const crd of crds) {
-    await objects.patch(
+    // Raw JSON, not client-node's typed serializer (which drops `enum`, `x-kubernetes-*`, ...).
+    await rawRequest(
+      kc,
+      'PATCH',
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata!.name}?fieldManager=${fieldManager}&force=true`,
       crd,
-      undefined,
-      undefined,
-      options.fieldManager ?? 'keiko-testkit',
-      true,
-      PatchStrategy.ServerSideApply,
+      'application/apply-patch+yaml',
     );
   }
   return Promise.all(

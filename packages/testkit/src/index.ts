@@ -15,5 +15,6 @@ export { loadKubeConfig, renderKubeconfig } from './kubeconfig.js';
 export { createTestNamespace, deleteTestNamespace, uniqueName } from './namespaces.js';
 export { assertPortFree, freePort, PortInUseError } from './ports.js';
 export { processExists } from './process.js';
+export { ApiError, rawRequest } from './raw.js';
 export { cacheDir, type Versions, versions } from './versions.js';
 export { type WaitOptions, waitFor } from './wait.js';
