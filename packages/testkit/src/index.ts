@@ -2,6 +2,33 @@
  * @keiko/testkit: a real local Kubernetes control plane for tests and the sandbox, built from the
  * pinned Go modules, with kwok simulating nodes and pods. No Docker, no fake API server.
  */
+
+export {
+  clusterTagKey,
+  createTestAwsAccount,
+  type SeededSubnet,
+  type TestAwsAccount,
+  type TestAwsAccountOptions,
+} from './aws/account.js';
+export { ENV_AWS_EMULATOR, ENV_EXTERNAL_AWS_ENDPOINT } from './aws/env.js';
+export { MissingMotoError, MotoServer, type MotoServerOptions, motoPython, motoVersion } from './aws/moto.js';
+export {
+  type EmulatedInstance,
+  INSTANCE_ID_ANNOTATION,
+  NodeSimulator,
+  type NodeSimulatorOptions,
+  type NodeSimulatorStats,
+  nodeForInstance,
+  SIMULATED_CLUSTER_LABEL,
+} from './aws/node-simulator.js';
+export {
+  decodeUserData,
+  type KubeletRegistration,
+  type NodeTaint,
+  parseKubeletRegistration,
+  parseTaint,
+} from './aws/user-data.js';
+export type { AwsCredentials } from './aws/wire.js';
 export { type BinaryName, binaryPath, componentDir, MissingBinaryError } from './binaries.js';
 export {
   ControlPlane,

@@ -1,5 +1,13 @@
-/** jest globalTeardown: stops the shared control plane started by global-setup. */
+/** jest globalTeardown: stops the shared control plane (and the AWS emulator) started by global-setup. */
 export default async function globalTeardown(): Promise<void> {
+  const moto = globalThis.__keikoMoto;
+  if (moto) {
+    const crashed = !moto.running;
+    await moto.stop();
+    globalThis.__keikoMoto = undefined;
+    if (crashed)
+      console.warn(`[testkit] the AWS emulator (moto) exited during the run; log was ${moto.logFile}`);
+  }
   const cp = globalThis.__keikoControlPlane;
   if (!cp) return;
   const crashed = cp.crashed();

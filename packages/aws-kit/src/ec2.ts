@@ -1,0 +1,237 @@
+/**
+ * EC2 helpers: instances by id in pages (never a region-wide scan), instances by tag, launch
+ * templates and their versions, the template version an instance really runs, instance types and
+ * spot price history.
+ */
+import {
+  type _InstanceType,
+  CreateLaunchTemplateVersionCommand,
+  type CreateLaunchTemplateVersionCommandInput,
+  DescribeInstancesCommand,
+  type DescribeInstancesCommandInput,
+  DescribeInstanceTypesCommand,
+  DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand,
+  DescribeSpotPriceHistoryCommand,
+  type Filter,
+  type Instance,
+  type InstanceTypeInfo,
+  type LaunchTemplate,
+  type LaunchTemplateVersion,
+  type SpotPrice,
+} from '@aws-sdk/client-ec2';
+import { chunk, type ReadOptions } from './autoscaling.js';
+import type { AwsClients } from './clients.js';
+import { DEFAULT_TTL_MS } from './ttl.js';
+
+/** Instance ids per DescribeInstances call (AWS allows 1,000; smaller pages answer sooner). */
+export const INSTANCE_IDS_PER_CALL = 200;
+
+export const instanceTag = (id: string): string => `ec2:instance:${id}`;
+export const launchTemplateTag = (idOrName: string): string => `ec2:lt:${idOrName}`;
+
+/** The launch template an instance was launched from, from the tags EC2 puts on it. */
+export interface InstanceLaunchTemplate {
+  launchTemplateId: string;
+  version: string;
+}
+
+/**
+ * The template and version `instance` was really launched from. DescribeAutoScalingGroups reports
+ * the group's *current* template for every instance; only these EC2-managed tags tell which
+ * version an older instance runs, which is what a rolling upgrade needs to know.
+ */
+export function instanceLaunchTemplate(instance: Pick<Instance, 'Tags'>): InstanceLaunchTemplate | undefined {
+  const tag = (key: string) => instance.Tags?.find((t) => t.Key === key)?.Value;
+  const launchTemplateId = tag('aws:ec2launchtemplate:id');
+  const version = tag('aws:ec2launchtemplate:version');
+  return launchTemplateId && version ? { launchTemplateId, version } : undefined;
+}
+
+export class Ec2 {
+  constructor(private readonly aws: AwsClients) {}
+
+  /** The instances with these ids (missing ones are absent), in pages of {@link INSTANCE_IDS_PER_CALL}. */
+  async instances(ids: readonly string[], options: ReadOptions = {}): Promise<Instance[]> {
+    const unique = [...new Set(ids)].sort();
+    const pages = await Promise.all(
+      chunk(unique, INSTANCE_IDS_PER_CALL).map((batch) =>
+        this.aws.cachedRead(
+          'ec2',
+          'DescribeInstances',
+          { ids: batch },
+          { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.instance, tags: batch.map(instanceTag) },
+          // With InstanceIds, one unknown id fails the whole call; a filter on the id does not.
+          () => this.describeAll({ Filters: [{ Name: 'instance-id', Values: batch }] }),
+        ),
+      ),
+    );
+    return pages.flat();
+  }
+
+  /** Instances whose tags match (`{ key: value }`, or `{ key: undefined }` for any value). */
+  async instancesByTags(
+    tags: Record<string, string | readonly string[] | undefined>,
+    options: ReadOptions & { states?: readonly string[] } = {},
+  ): Promise<Instance[]> {
+    const filters: Filter[] = Object.entries(tags).map(([key, value]) =>
+      value === undefined
+        ? { Name: 'tag-key', Values: [key] }
+        : { Name: `tag:${key}`, Values: typeof value === 'string' ? [value] : [...value] },
+    );
+    if (options.states) filters.push({ Name: 'instance-state-name', Values: [...options.states] });
+    return this.aws.cachedRead(
+      'ec2',
+      'DescribeInstances',
+      { filters },
+      { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.instance, tags: ['ec2:instance:*'] },
+      () => this.describeAll({ Filters: filters }),
+    );
+  }
+
+  async launchTemplate(idOrName: string, options: ReadOptions = {}): Promise<LaunchTemplate | undefined> {
+    const byId = idOrName.startsWith('lt-');
+    return this.aws.cachedRead(
+      'ec2',
+      'DescribeLaunchTemplates',
+      { idOrName },
+      { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.launchTemplate, tags: [launchTemplateTag(idOrName)] },
+      async () => {
+        try {
+          const out = await this.aws.ec2.send(
+            new DescribeLaunchTemplatesCommand(
+              byId ? { LaunchTemplateIds: [idOrName] } : { LaunchTemplateNames: [idOrName] },
+            ),
+          );
+          return out.LaunchTemplates?.[0];
+        } catch (err) {
+          if ((err as { name?: string }).name?.includes('NotFound')) return undefined;
+          throw err;
+        }
+      },
+    );
+  }
+
+  /** Versions of a template (`$Latest`, `$Default` or numbers); all of them when none are named. */
+  async launchTemplateVersions(
+    idOrName: string,
+    versions?: readonly string[],
+    options: ReadOptions = {},
+  ): Promise<LaunchTemplateVersion[]> {
+    const byId = idOrName.startsWith('lt-');
+    return this.aws.cachedRead(
+      'ec2',
+      'DescribeLaunchTemplateVersions',
+      { idOrName, versions },
+      { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.launchTemplate, tags: [launchTemplateTag(idOrName)] },
+      async () => {
+        const out: LaunchTemplateVersion[] = [];
+        let NextToken: string | undefined;
+        do {
+          const page = await this.aws.ec2.send(
+            new DescribeLaunchTemplateVersionsCommand({
+              ...(byId ? { LaunchTemplateId: idOrName } : { LaunchTemplateName: idOrName }),
+              ...(versions ? { Versions: [...versions] } : {}),
+              NextToken,
+            }),
+          );
+          out.push(...(page.LaunchTemplateVersions ?? []));
+          NextToken = page.NextToken;
+        } while (NextToken);
+        return out;
+      },
+    );
+  }
+
+  /** Adds a version to a template; invalidates the template's cached reads. */
+  async createLaunchTemplateVersion(
+    input: CreateLaunchTemplateVersionCommandInput,
+  ): Promise<LaunchTemplateVersion> {
+    const out = await this.aws.ec2.send(new CreateLaunchTemplateVersionCommand(input));
+    const version = out.LaunchTemplateVersion!;
+    this.aws.invalidate(
+      ...[
+        input.LaunchTemplateId,
+        input.LaunchTemplateName,
+        version.LaunchTemplateId,
+        version.LaunchTemplateName,
+      ]
+        .filter((v): v is string => Boolean(v))
+        .map(launchTemplateTag),
+    );
+    return version;
+  }
+
+  /** Instance type facts (vCPUs, memory, architectures); cached for a day. */
+  async instanceTypes(types: readonly string[], options: ReadOptions = {}): Promise<InstanceTypeInfo[]> {
+    const unique = [...new Set(types)].sort();
+    const pages = await Promise.all(
+      chunk(unique, 100).map((batch) =>
+        this.aws.cachedRead(
+          'ec2',
+          'DescribeInstanceTypes',
+          { types: batch },
+          { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.instanceType, tags: [] },
+          async () => {
+            const out: InstanceTypeInfo[] = [];
+            let NextToken: string | undefined;
+            do {
+              const page = await this.aws.ec2.send(
+                new DescribeInstanceTypesCommand({ InstanceTypes: batch as _InstanceType[], NextToken }),
+              );
+              out.push(...(page.InstanceTypes ?? []));
+              NextToken = page.NextToken;
+            } while (NextToken);
+            return out;
+          },
+        ),
+      ),
+    );
+    return pages.flat();
+  }
+
+  /** Spot price history for Linux/UNIX of the given types, zones and start time (all pages). */
+  async spotPriceHistory(
+    query: { instanceTypes: readonly string[]; availabilityZones?: readonly string[]; since?: Date },
+    options: ReadOptions = {},
+  ): Promise<SpotPrice[]> {
+    const filters: Filter[] = [];
+    if (query.availabilityZones)
+      filters.push({ Name: 'availability-zone', Values: [...query.availabilityZones] });
+    return this.aws.cachedRead(
+      'ec2',
+      'DescribeSpotPriceHistory',
+      { ...query, since: query.since?.toISOString() },
+      { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.spotPrice, tags: [] },
+      async () => {
+        const out: SpotPrice[] = [];
+        let NextToken: string | undefined;
+        do {
+          const page = await this.aws.ec2.send(
+            new DescribeSpotPriceHistoryCommand({
+              InstanceTypes: query.instanceTypes as _InstanceType[],
+              ProductDescriptions: ['Linux/UNIX'],
+              ...(filters.length > 0 ? { Filters: filters } : {}),
+              ...(query.since ? { StartTime: query.since } : {}),
+              NextToken,
+            }),
+          );
+          out.push(...(page.SpotPriceHistory ?? []));
+          NextToken = page.NextToken || undefined;
+        } while (NextToken);
+        return out;
+      },
+    );
+  }
+
+  private async describeAll(input: DescribeInstancesCommandInput): Promise<Instance[]> {
+    const out: Instance[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.aws.ec2.send(new DescribeInstancesCommand({ ...input, NextToken }));
+      for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The loop a real cluster closes: an ASG launched from a launch template scales up in moto, its
+ * instances become Ready Nodes in the real API server (node simulator + kwok), and an instance
+ * terminated through the ASG loses its Node while its replacement gains one.
+ */
+
+import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateCommand } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { NodeSimulator, testKubeConfig, waitFor } from '@keiko/testkit';
+import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
+import { AutoScalingGroups, Ec2, instanceLaunchTemplate } from '../src/index.js';
+import { type AwsTestContext, awsTestContext } from './support.js';
+
+const USER_DATA = `#!/bin/bash
+set -o xtrace
+/etc/eks/bootstrap.sh my-cluster --kubelet-extra-args '--node-labels=keiko.dev/pool=batch,team=data --register-with-taints=dedicated=batch:NoSchedule'
+`;
+
+let ctx: AwsTestContext;
+let sim: NodeSimulator;
+const kc = testKubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+
+beforeAll(async () => {
+  ctx = await awsTestContext('asg-nodes');
+  sim = await NodeSimulator.start({
+    kubeConfig: kc,
+    endpoint: ctx.account.endpoint,
+    accountId: ctx.account.accountId,
+    region: ctx.account.region,
+    clusterName: ctx.account.clusterName,
+    bootDelayMs: 500,
+    pollIntervalMs: 200,
+  });
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  ctx?.aws.destroy();
+});
+
+async function clusterNodes(): Promise<V1Node[]> {
+  return (
+    await core.listNode({ labelSelector: `testkit.keiko.dev/simulated-cluster=${ctx.account.clusterName}` })
+  ).items;
+}
+
+const isReady = (n: V1Node) =>
+  n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+const instanceIdOf = (n: V1Node) => n.spec?.providerID?.split('/').pop();
+
+test('scaling an ASG up brings Ready Nodes; terminating in the ASG swaps one Node', async () => {
+  const { aws, account } = ctx;
+  const asgs = new AutoScalingGroups(aws);
+  const ec2 = new Ec2(aws);
+  const name = `${account.clusterName}-workers`;
+
+  const lt = await aws.ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: name,
+      LaunchTemplateData: {
+        ImageId: account.amis.al2023,
+        InstanceType: 'm5.large',
+        SecurityGroupIds: [account.securityGroups.node],
+        UserData: Buffer.from(USER_DATA).toString('base64'),
+      },
+    }),
+  );
+  await aws.autoScaling.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId!, Version: '$Latest' },
+      MinSize: 0,
+      MaxSize: 10,
+      DesiredCapacity: 0,
+      VPCZoneIdentifier: account.subnets.map((s) => s.subnetId).join(','),
+      Tags: [{ Key: account.clusterTagKey, Value: 'owned', PropagateAtLaunch: true }],
+    }),
+  );
+  expect(await clusterNodes()).toHaveLength(0);
+
+  await asgs.setDesiredCapacity(name, 3);
+  const group = await waitFor(
+    async () => {
+      const g = await asgs.get(name, { ttlMs: 0 });
+      return (g?.Instances?.length ?? 0) === 3 && g;
+    },
+    { description: 'the ASG to have 3 instances' },
+  );
+  const ids = group.Instances!.map((i) => i.InstanceId!).sort();
+  const instances = await ec2.instances(ids);
+  expect(instances.map((i) => i.InstanceId).sort()).toEqual(ids);
+  // The version each instance runs, from EC2's own tags.
+  for (const i of instances) {
+    expect(instanceLaunchTemplate(i)).toEqual({
+      launchTemplateId: lt.LaunchTemplate!.LaunchTemplateId,
+      version: '1',
+    });
+  }
+
+  const nodes = await waitFor(
+    async () => {
+      const list = await clusterNodes();
+      return list.length === 3 && list.every(isReady) && list;
+    },
+    { description: '3 Ready Nodes', timeoutMs: 60_000, intervalMs: 250 },
+  );
+  expect(nodes.map(instanceIdOf).sort()).toEqual(ids);
+  for (const node of nodes) {
+    const instance = instances.find((i) => i.InstanceId === instanceIdOf(node))!;
+    const az = instance.Placement!.AvailabilityZone!;
+    expect(node.metadata!.name).toBe(instance.PrivateDnsName);
+    expect(node.spec!.providerID).toBe(`aws:///${az}/${instance.InstanceId}`);
+    expect(node.metadata!.labels).toMatchObject({
+      'node.kubernetes.io/instance-type': 'm5.large',
+      'topology.kubernetes.io/zone': az,
+      'topology.kubernetes.io/region': account.region,
+      'keiko.dev/pool': 'batch',
+      team: 'data',
+    });
+    // kube-controller-manager may still hold its own node.kubernetes.io/not-ready taint; ours must be there.
+    expect(node.spec!.taints).toContainEqual(
+      expect.objectContaining({ key: 'dedicated', value: 'batch', effect: 'NoSchedule' }),
+    );
+  }
+
+  const victim = ids[0]!;
+  expect(await asgs.terminateInstance(victim, false)).toBe(name);
+  const after = await waitFor(
+    async () => {
+      const list = await clusterNodes();
+      const current = list.map(instanceIdOf);
+      return list.length === 3 && list.every(isReady) && !current.includes(victim) && list;
+    },
+    {
+      description: "the victim's Node to go and a replacement's Node to be Ready",
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    },
+  );
+  const replacement = after.map(instanceIdOf).find((id) => !ids.includes(id!));
+  expect(replacement).toBeDefined();
+  const groupAfter = await asgs.get(name, { ttlMs: 0 });
+  expect(groupAfter!.Instances!.map((i) => i.InstanceId).sort()).toEqual(after.map(instanceIdOf).sort());
+  expect(groupAfter!.DesiredCapacity).toBe(3);
+});

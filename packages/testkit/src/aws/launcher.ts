@@ -1,0 +1,96 @@
+/**
+ * The Python program that runs moto: moto's own WSGI application (every AWS service it emulates)
+ * behind a small `/_keiko/v1/` side door for what no AWS API can do in moto:
+ *
+ * - `POST /_keiko/v1/ssm-parameters` puts parameters under `/aws/service/...` (the EKS-optimised AMI
+ *   ids), which moto's PutParameter rejects, like AWS, for every caller.
+ * - `GET /_keiko/v1/instances?accountId=&region=&tagKey=` lists the instances that carry a tag key,
+ *   read straight from the EC2 backend. The node simulator polls it: a kubelet joining a cluster
+ *   spends no EC2 API quota, so neither should the simulator, and it costs one request for 1,000
+ *   instances.
+ * - `GET /_keiko/v1/healthz` answers once the server listens.
+ *
+ * moto internals it relies on (pinned moto version): `ec2_backends[account][region]`,
+ * `all_instances()`, `tags[resource_id]`, `ssm_backends[account][region]._parameters`.
+ *
+ * Kept as a string so it works the same from `src/` (ts-jest) and from the bundled `dist/`.
+ */
+export const MOTO_LAUNCHER_SCRIPT = `
+import base64, json, sys
+from datetime import datetime, timezone
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+host, port = sys.argv[1], int(sys.argv[2])
+moto_app = DomainDispatcherApplication(create_backend_app)
+
+def user_data_of(instance):
+    ud = getattr(instance, "user_data", None)
+    if ud is None:
+        return None
+    encoded = getattr(ud, "_encoded_string", None)
+    if encoded is not None:
+        return encoded
+    if isinstance(ud, bytes):
+        return base64.b64encode(ud).decode()
+    return str(ud)
+
+def list_instances(args):
+    from moto.ec2.models import ec2_backends
+    backend = ec2_backends[args["accountId"]][args["region"]]
+    tag_key = args.get("tagKey")
+    out = []
+    for i in backend.all_instances():
+        tags = dict(backend.tags.get(i.id, {}))
+        if tag_key and tag_key not in tags:
+            continue
+        out.append({
+            "instanceId": i.id,
+            "state": i.state,
+            "instanceType": i.instance_type,
+            "availabilityZone": i.placement.zone if hasattr(i.placement, "zone") else i.availability_zone,
+            "privateDnsName": i.private_dns_name,
+            "privateIpAddress": i.private_ip,
+            "launchTime": i.launch_time if isinstance(i.launch_time, str) else i.launch_time.isoformat(),
+            "imageId": i.image_id,
+            "tags": tags,
+            "userData": user_data_of(i),
+        })
+    return out
+
+def put_ssm_parameters(body):
+    from moto.ssm.models import Parameter, ssm_backends
+    backend = ssm_backends[body["accountId"]][body["region"]]
+    for p in body["parameters"]:
+        versions = backend._parameters[p["name"]]
+        versions.append(Parameter(
+            account_id=body["accountId"], name=p["name"], value=p["value"], parameter_type="String",
+            description=p.get("description"), allowed_pattern=None, keyid=None,
+            last_modified_date=datetime.now(timezone.utc), version=len(versions) + 1,
+            data_type=p.get("dataType", "text"),
+        ))
+    return {"count": len(body["parameters"])}
+
+def app(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith("/_keiko/v1/"):
+        return moto_app(environ, start_response)
+    req = Request(environ)
+    try:
+        if path == "/_keiko/v1/healthz":
+            result = {"ok": True}
+        elif path == "/_keiko/v1/instances" and req.method == "GET":
+            result = list_instances(req.args)
+        elif path == "/_keiko/v1/ssm-parameters" and req.method == "POST":
+            result = put_ssm_parameters(json.loads(req.get_data(as_text=True)))
+        else:
+            return Response("not found", status=404)(environ, start_response)
+        return Response(json.dumps(result), mimetype="application/json")(environ, start_response)
+    except Exception as e:
+        return Response(json.dumps({"error": repr(e)}), status=500, mimetype="application/json")(environ, start_response)
+
+server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+print(f"moto listening on http://{host}:{port}", flush=True)
+server.serve_forever()
+`;
