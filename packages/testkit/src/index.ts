@@ -4,6 +4,16 @@
  */
 
 export {
+  applyManifests,
+  type ChartIdentity,
+  chartIdentity,
+  type Manifest,
+  parseManifests,
+  type RenderChartOptions,
+  renderChart,
+  resourceFor,
+} from './apply.js';
+export {
   clusterTagKey,
   createTestAwsAccount,
   type SeededSubnet,
