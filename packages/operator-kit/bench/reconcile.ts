@@ -24,6 +24,10 @@ const sizes = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
 const samples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 200);
 const loadQps = Number(process.env.BENCH_LOAD_QPS ?? 50);
 const workers = Number(process.env.WORKERS ?? 4);
+const impls = (process.env.BENCH_IMPLS ?? 'controller-runtime,operator-kit').split(',') as (
+  | 'controller-runtime'
+  | 'operator-kit'
+)[];
 
 const Items: Resource = {
   group: 'bench.keiko.dev',
@@ -140,10 +144,17 @@ async function runOne(
   const t0 = performance.now();
   const proc: ChildProcess =
     impl === 'operator-kit'
-      ? spawn(process.execPath, [join(pkgRoot, 'dist', 'bench', 'ts-controller.js')], {
-          env,
-          stdio: 'inherit',
-        })
+      ? spawn(
+          process.execPath,
+          [
+            ...(process.env.BENCH_TS_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+            join(pkgRoot, 'dist', 'bench', 'ts-controller.js'),
+          ],
+          {
+            env,
+            stdio: 'inherit',
+          },
+        )
       : spawn(goBinary, [], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   while (done.size < n) await new Promise((r) => setTimeout(r, 20));
   const allReconciledMs = performance.now() - t0;
@@ -193,7 +204,7 @@ try {
   const client = await KubeClient.fromKubeConfig(cp.kubeConfig(), 'bench-driver');
   const results: Result[] = [];
   for (const n of sizes) {
-    for (const impl of ['controller-runtime', 'operator-kit'] as const) {
+    for (const impl of impls) {
       const r = await runOne(cp, client, impl, goBinary, n);
       results.push(r);
       console.log(JSON.stringify(r));
@@ -215,7 +226,7 @@ try {
   console.log(
     '\nratios operator-kit / controller-runtime (throughput: higher is better; latency, memory: lower is better)',
   );
-  for (const n of sizes) {
+  for (const n of impls.length === 2 ? sizes : []) {
     const go = results.find((r) => r.n === n && r.impl === 'controller-runtime') as Result;
     const ts = results.find((r) => r.n === n && r.impl === 'operator-kit') as Result;
     console.log(
