@@ -2,7 +2,7 @@
 # Builds the pinned control-plane binaries from their Go modules (through the Go module proxy)
 # into a cache outside the repository, keyed by component and version. Only what is missing is
 # built. Nothing here is ever committed. Usage: build-binaries.sh [component...]
-#   components: kubernetes etcd kwok helm   (default: all)
+#   components: kubernetes etcd kwok helm argo   (default: all)
 # Env: KEIKO_CACHE_DIR (default ~/.cache/keiko), KEIKO_BUILD_JOBS (go build -p, default nproc)
 set -euo pipefail
 
@@ -141,8 +141,29 @@ build_kwok() {
 }
 build_helm() { go_install_into helm "$HELM_VERSION" "$BIN_ROOT/helm-$HELM_VERSION" helm.sh/helm/v3/cmd/helm; }
 
+# Argo's workflow-controller from its Go module (no replace directives in v4's go.mod, so plain
+# `go install` works), plus Argo's CRD manifests taken from the same module version in the module
+# cache (manifests/base/crds/{minimal,full}): no release download, one version for both.
+build_argo() {
+  local v="$ARGO_VERSION" out="$BIN_ROOT/argo-$ARGO_VERSION"
+  local module="github.com/argoproj/argo-workflows/v4"
+  go_install_into argo "$v" "$out" "$module/cmd/workflow-controller"
+  if [[ ! -f "$out/crds/.complete" ]]; then
+    local dir
+    dir="$(cd "$WORK_ROOT" && go mod download -json "$module@$v" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+    [[ -d "$dir/manifests/base/crds/full" ]] || { log "argo $v: CRD manifests not found in module cache"; exit 1; }
+    rm -rf "$out/crds"; mkdir -p "$out/crds/full" "$out/crds/minimal"
+    cp "$dir"/manifests/base/crds/full/*.yaml "$out/crds/full/"
+    cp "$dir"/manifests/base/crds/minimal/*.yaml "$out/crds/minimal/"
+    rm -f "$out"/crds/*/kustomization.yaml
+    chmod -R u+w "$out/crds"
+    finish "$out/crds"
+    log "argo $v: CRDs -> $out/crds"
+  fi
+}
+
 components=("$@")
-[[ ${#components[@]} -eq 0 ]] && components=(etcd kwok kubernetes helm)
+[[ ${#components[@]} -eq 0 ]] && components=(etcd kwok kubernetes helm argo)
 start=$SECONDS
 for c in "${components[@]}"; do
   case "$c" in
@@ -150,7 +171,8 @@ for c in "${components[@]}"; do
     etcd) build_etcd ;;
     kwok) build_kwok ;;
     helm) build_helm ;;
-    *) log "unknown component '$c' (expected: kubernetes etcd kwok helm)"; exit 2 ;;
+    argo) build_argo ;;
+    *) log "unknown component '$c' (expected: kubernetes etcd kwok helm argo)"; exit 2 ;;
   esac
 done
 log "all requested binaries present in $BIN_ROOT ($((SECONDS - start)) s)"

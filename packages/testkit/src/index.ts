@@ -13,6 +13,23 @@ export {
   renderChart,
   resourceFor,
 } from './apply.js';
+export { argoCrdFiles, argoDir, argoVersion, workflowControllerPath } from './argo/binaries.js';
+export {
+  ARGO_DELAY_ANNOTATION,
+  ARGO_FAIL_ANNOTATION,
+  ARGO_WORKFLOW_POD_LABEL,
+  argoKwokStages,
+  DEFAULT_ARGO_STEP_MS,
+} from './argo/stages.js';
+export {
+  ARGO_KWOK_NODE_ANNOTATION_VALUE,
+  ARGO_WORKER_LABEL,
+  ArgoWorkflows,
+  type ArgoWorkflowsOptions,
+  ENV_ARGO_INSTANCE_ID,
+  ENV_ARGO_NAMESPACE,
+  installArgoCrds,
+} from './argo/workflows.js';
 export {
   clusterTagKey,
   createTestAwsAccount,

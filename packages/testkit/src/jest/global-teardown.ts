@@ -1,5 +1,16 @@
-/** jest globalTeardown: stops the shared control plane (and the AWS emulator) started by global-setup. */
+/**
+ * jest globalTeardown: stops the shared control plane (and the AWS emulator, and Argo) started by
+ * global-setup.
+ */
 export default async function globalTeardown(): Promise<void> {
+  const argo = globalThis.__keikoArgo;
+  if (argo) {
+    const crashed = argo.crashed();
+    await argo.stop();
+    globalThis.__keikoArgo = undefined;
+    if (crashed.length > 0)
+      console.warn(`[testkit] these Argo processes exited during the run: ${crashed.join(', ')}`);
+  }
   const moto = globalThis.__keikoMoto;
   if (moto) {
     const crashed = !moto.running;
