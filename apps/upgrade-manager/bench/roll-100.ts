@@ -1,0 +1,207 @@
+/**
+ * Benchmark (not a test): roll 100 nodes across 10 ASGs (10 each) with a simulated boot delay.
+ * Starts its own control plane and moto, runs the built controller (dist/main.js) as a child process,
+ * creates one RollingUpgrade per ASG (lazy, maxUnavailable 2) and measures until all complete.
+ * Prints total time against the lower bound (ceil(10 / maxUnavailable) batches x boot delay per ASG,
+ * ASGs in parallel; drains are of empty nodes), AWS calls per replaced node (from the controller's
+ * /metrics), and the controller's peak RSS (VmHWM). Env: BENCH_ASGS (10), BENCH_SIZE (10),
+ * BENCH_BOOT_MS (10000), BENCH_MAX_UNAVAILABLE (2). Run: pnpm --filter @keiko/upgrade-manager bench
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  ModifyLaunchTemplateCommand,
+} from '@aws-sdk/client-ec2';
+import { AwsClients } from '@keiko/aws-kit';
+import { KubeClient, type KubeObject } from '@keiko/operator-kit';
+import {
+  ControlPlane,
+  createTestAwsAccount,
+  freePort,
+  installCrds,
+  MotoServer,
+  NodeSimulator,
+  waitFor,
+} from '@keiko/testkit';
+
+const ASGS = Number(process.env.BENCH_ASGS ?? 10);
+const SIZE = Number(process.env.BENCH_SIZE ?? 10);
+const BOOT_MS = Number(process.env.BENCH_BOOT_MS ?? 10_000);
+const MAX_UNAVAILABLE = Number(process.env.BENCH_MAX_UNAVAILABLE ?? 2);
+const RU = {
+  group: 'upgrademgr.keikoproj.io',
+  version: 'v1alpha1',
+  plural: 'rollingupgrades',
+  kind: 'RollingUpgrade',
+  namespaced: true,
+};
+
+const [cp, moto] = await Promise.all([ControlPlane.start(), MotoServer.start()]);
+let sim: NodeSimulator | undefined;
+let child: ReturnType<typeof spawn> | undefined;
+try {
+  const kc = cp.kubeConfig();
+  await installCrds(
+    kc,
+    new URL(
+      '../../../deploy/charts/upgrade-manager/crds/upgrademgr.keikoproj.io_rollingupgrades.yaml',
+      import.meta.url,
+    ).pathname,
+  );
+  const account = await createTestAwsAccount({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    clusterName: 'bench',
+  });
+  const aws = await AwsClients.create({
+    region: account.region,
+    endpoint: moto.endpoint,
+    credentials: account.credentials,
+  });
+  sim = await NodeSimulator.start({
+    kubeConfig: kc,
+    endpoint: moto.endpoint,
+    accountId: account.accountId,
+    region: account.region,
+    clusterName: account.clusterName,
+    bootDelayMs: BOOT_MS,
+    pollIntervalMs: 250,
+    concurrency: 32,
+  });
+  const ltIds: string[] = [];
+  for (let a = 0; a < ASGS; a++) {
+    const lt = await aws.ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: `bench-${a}`,
+        LaunchTemplateData: { ImageId: account.amis.al2023, InstanceType: 'm5.large' },
+      }),
+    );
+    ltIds.push(lt.LaunchTemplate!.LaunchTemplateId!);
+    await aws.autoScaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: `bench-${a}`,
+        LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId!, Version: '$Latest' },
+        MinSize: 0,
+        MaxSize: SIZE * 2,
+        DesiredCapacity: SIZE,
+        VPCZoneIdentifier: account.subnets.map((s) => s.subnetId).join(','),
+        Tags: [{ Key: account.clusterTagKey, Value: 'owned', PropagateAtLaunch: true }],
+      }),
+    );
+  }
+  const client = await KubeClient.fromKubeConfig(kc, 'bench');
+  const readyCount = async () =>
+    (
+      await client.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>({
+        group: '',
+        version: 'v1',
+        plural: 'nodes',
+        kind: 'Node',
+        namespaced: false,
+      })
+    ).items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .length;
+  await waitFor(async () => (await readyCount()) === ASGS * SIZE, {
+    timeoutMs: 300_000,
+    intervalMs: 500,
+    description: 'all nodes Ready',
+  });
+  console.log(`${ASGS * SIZE} nodes Ready; boot delay ${BOOT_MS} ms`);
+  for (const id of ltIds) {
+    const v = await aws.ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: id,
+        LaunchTemplateData: { ImageId: account.amis.al2023, InstanceType: 'm5.large' },
+      }),
+    );
+    await aws.ec2.send(
+      new ModifyLaunchTemplateCommand({
+        LaunchTemplateId: id,
+        DefaultVersion: String(v.LaunchTemplateVersion!.VersionNumber),
+      }),
+    );
+  }
+
+  const opsPort = await freePort();
+  child = spawn(
+    process.execPath,
+    [
+      new URL('../dist/main.js', import.meta.url).pathname,
+      `--ops-port=${opsPort}`,
+      '--leader-elect=false',
+      '--requeue-seconds=2',
+      '--log-level=warn',
+    ],
+    {
+      env: {
+        PATH: process.env.PATH,
+        KUBECONFIG: cp.kubeconfigPath,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_REGION: account.region,
+        AWS_ACCESS_KEY_ID: account.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: account.credentials.secretAccessKey,
+        ...(account.credentials.sessionToken ? { AWS_SESSION_TOKEN: account.credentials.sessionToken } : {}),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok, {
+    timeoutMs: 30_000,
+    description: 'controller ready',
+  });
+
+  const t0 = Date.now();
+  for (let a = 0; a < ASGS; a++) {
+    await client.create(RU, {
+      apiVersion: 'upgrademgr.keikoproj.io/v1alpha1',
+      kind: 'RollingUpgrade',
+      metadata: { name: `bench-${a}`, namespace: 'default' },
+      spec: { asgName: `bench-${a}`, strategy: { mode: 'lazy', maxUnavailable: MAX_UNAVAILABLE } },
+    });
+  }
+  let peakRss = 0;
+  await waitFor(
+    async () => {
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child!.pid}/status`, 'utf8'))?.[1] ?? 0);
+      peakRss = Math.max(peakRss, kb);
+      const list = await client.list<KubeObject & { status?: { currentStatus?: string } }>(RU, {
+        namespace: 'default',
+      });
+      if (list.items.some((r) => r.status?.currentStatus === 'error')) throw new Error('a roll failed');
+      return list.items.length === ASGS && list.items.every((r) => r.status?.currentStatus === 'completed');
+    },
+    { timeoutMs: 1_800_000, intervalMs: 500, description: 'every roll to complete' },
+  );
+  const totalMs = Date.now() - t0;
+  const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+  const calls = metrics
+    .split('\n')
+    .filter((l) => l.startsWith('aws_api_calls_total{'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  const rotated = metrics
+    .split('\n')
+    .filter((l) => l.startsWith('upgrade_manager_nodes_rotated_total{'))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  const lowerBoundMs = Math.ceil(SIZE / MAX_UNAVAILABLE) * BOOT_MS;
+  console.log(
+    `rolled ${rotated} nodes across ${ASGS} ASGs (maxUnavailable ${MAX_UNAVAILABLE}, boot ${BOOT_MS} ms)`,
+  );
+  console.log(`total time          ${(totalMs / 1000).toFixed(1)} s`);
+  console.log(
+    `lower bound         ${(lowerBoundMs / 1000).toFixed(1)} s  (ceil(${SIZE}/${MAX_UNAVAILABLE}) batches x boot delay; ASGs in parallel)`,
+  );
+  console.log(`over lower bound    ${(((totalMs - lowerBoundMs) / lowerBoundMs) * 100).toFixed(1)} %`);
+  console.log(
+    `AWS calls           ${calls} (${(calls / Math.max(1, rotated)).toFixed(2)} per replaced node)`,
+  );
+  for (const l of metrics.split('\n').filter((x) => x.startsWith('aws_api_calls_total{')))
+    console.log(`  ${l}`);
+  console.log(`controller peak RSS ${(peakRss / 1024).toFixed(0)} MB`);
+} finally {
+  child?.kill('SIGTERM');
+  await sim?.stop();
+  await Promise.all([cp.stop(), moto.stop()]);
+}

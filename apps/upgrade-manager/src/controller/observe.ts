@@ -1,0 +1,120 @@
+/**
+ * Observation: the ASG, its instances (with the template each really runs) and the cluster's nodes,
+ * turned into the planner's plain data. Reads only; AWS reads go through aws-kit's coalescing cache,
+ * filtered by name and instance id (never a region-wide scan).
+ */
+import type { AutoScalingGroup, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
+import { type AutoScalingGroups, type Ec2, instanceLaunchTemplate } from '@keiko/aws-kit';
+import type { KubeObject } from '@keiko/operator-kit';
+import type { ObservedInstance, ObservedNode, TargetConfig, TemplateRef } from '../planner/types.js';
+
+export interface AsgObservation {
+  name: string;
+  desiredCapacity: number;
+  target: TargetConfig;
+  instances: ObservedInstance[];
+}
+
+/** Launch templates change rarely; a minute of caching keeps DescribeLaunchTemplates off the per-node bill. */
+const TEMPLATE_TTL_MS = 60_000;
+
+export async function observeAsg(
+  asgs: AutoScalingGroups,
+  ec2: Ec2,
+  name: string,
+  options: { fresh?: boolean } = {},
+): Promise<AsgObservation | undefined> {
+  const group = await asgs.get(name, options.fresh ? { ttlMs: 0 } : {});
+  if (!group) return undefined;
+  const target = await targetConfig(ec2, group);
+  const members = group.Instances ?? [];
+  const described = new Map(
+    (
+      await ec2.instances(
+        members.map((i) => i.InstanceId!),
+        options.fresh ? { ttlMs: 0 } : {},
+      )
+    ).map((i) => [i.InstanceId!, i]),
+  );
+  const instances: ObservedInstance[] = members.map((m) => {
+    const ec2Instance = described.get(m.InstanceId!);
+    const lt = ec2Instance ? instanceLaunchTemplate(ec2Instance) : undefined;
+    return {
+      instanceId: m.InstanceId!,
+      availabilityZone: m.AvailabilityZone ?? 'unknown',
+      lifecycleState: m.LifecycleState ?? 'Unknown',
+      instanceType: m.InstanceType ?? ec2Instance?.InstanceType,
+      launchConfigurationName: m.LaunchConfigurationName,
+      launchTemplate: lt
+        ? { id: lt.launchTemplateId, version: lt.version }
+        : m.LaunchTemplate
+          ? {
+              id: m.LaunchTemplate.LaunchTemplateId,
+              name: m.LaunchTemplate.LaunchTemplateName,
+              version: m.LaunchTemplate.Version,
+            }
+          : undefined,
+      launchTime: ec2Instance?.LaunchTime,
+    };
+  });
+  return {
+    name: group.AutoScalingGroupName!,
+    desiredCapacity: group.DesiredCapacity ?? 0,
+    target,
+    instances,
+  };
+}
+
+async function targetConfig(ec2: Ec2, group: AutoScalingGroup): Promise<TargetConfig> {
+  if (group.LaunchConfigurationName) return { launchConfigurationName: group.LaunchConfigurationName };
+  const mixed = group.MixedInstancesPolicy?.LaunchTemplate;
+  const base = group.LaunchTemplate ?? mixed?.LaunchTemplateSpecification;
+  const target: TargetConfig = {};
+  if (base) target.launchTemplate = await resolveTemplate(ec2, base);
+  for (const o of mixed?.Overrides ?? []) {
+    if (o.InstanceType && o.LaunchTemplateSpecification) {
+      target.overrides ??= {};
+      target.overrides[o.InstanceType] = await resolveTemplate(ec2, o.LaunchTemplateSpecification);
+    }
+  }
+  return target;
+}
+
+/** `$Latest`, `$Default` (and an absent version, which AWS reads as `$Default`) become numbers. */
+async function resolveTemplate(ec2: Ec2, spec: LaunchTemplateSpecification): Promise<TemplateRef> {
+  const idOrName = spec.LaunchTemplateId ?? spec.LaunchTemplateName!;
+  const lt = await ec2.launchTemplate(idOrName, { ttlMs: TEMPLATE_TTL_MS });
+  const ref: TemplateRef = {
+    id: lt?.LaunchTemplateId ?? spec.LaunchTemplateId,
+    name: lt?.LaunchTemplateName ?? spec.LaunchTemplateName,
+  };
+  const v = spec.Version ?? '$Default';
+  if (v === '$Latest') ref.version = lt?.LatestVersionNumber?.toString();
+  else if (v === '$Default') ref.version = lt?.DefaultVersionNumber?.toString();
+  else ref.version = v;
+  return ref;
+}
+
+export interface NodeObject extends KubeObject {
+  spec?: { providerID?: string; unschedulable?: boolean };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** `aws:///us-east-1a/i-0abc` -> `i-0abc`. */
+export function instanceIdOf(node: NodeObject): string | undefined {
+  const id = node.spec?.providerID?.split('/').pop();
+  return id?.startsWith('i-') ? id : undefined;
+}
+
+export function observeNode(node: NodeObject): ObservedNode | undefined {
+  const instanceId = instanceIdOf(node);
+  if (!instanceId) return undefined;
+  return {
+    name: node.metadata.name!,
+    instanceId,
+    ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    unschedulable: node.spec?.unschedulable ?? false,
+    createdAt: node.metadata.creationTimestamp ? new Date(node.metadata.creationTimestamp) : undefined,
+    labels: node.metadata.labels ?? {},
+  };
+}
