@@ -96,9 +96,13 @@ export async function createTestAwsAccount(options: TestAwsAccountOptions): Prom
   const cluster = options.clusterName;
   const clusterTag = { [clusterTagKey(cluster)]: 'owned' };
 
+  // A second octet of its own per account: moto hands out private IPs per account, and Nodes are named
+  // by private DNS name, so two test files in one run must not both get ip-10-0-0-9 (they would drain
+  // each other's nodes). Derived from the account id, which is random unless fixed.
+  const octet = 1 + (Number(accountId.slice(-6)) % 250);
   const vpcId = xmlValue(
     await queryCall(t, 'ec2', EC2, 'CreateVpc', {
-      CidrBlock: '10.0.0.0/16',
+      CidrBlock: `10.${octet}.0.0/16`,
       'TagSpecification.1.ResourceType': 'vpc',
       ...tagParams('TagSpecification.1.Tag', { Name: `${cluster}-vpc`, ...clusterTag }),
     }),
@@ -109,7 +113,7 @@ export async function createTestAwsAccount(options: TestAwsAccountOptions): Prom
   for (const [i, suffix] of ['a', 'b', 'c'].entries()) {
     const availabilityZone = `${region}${suffix}`;
     const name = `${cluster}-private-${availabilityZone}`;
-    const cidrBlock = `10.0.${i * 64}.0/18`;
+    const cidrBlock = `10.${octet}.${i * 64}.0/18`;
     const xml = await queryCall(t, 'ec2', EC2, 'CreateSubnet', {
       VpcId: vpcId,
       CidrBlock: cidrBlock,
