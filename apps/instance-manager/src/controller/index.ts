@@ -1,0 +1,3 @@
+/** The controller as a library: what main.ts and the benchmark wire into a Manager. */
+export { countAwsCalls, countingAwsCalls } from './aws-calls.js';
+export { FINALIZER, type InstanceGroupControllerOptions, instanceGroupController } from './instancegroup.js';

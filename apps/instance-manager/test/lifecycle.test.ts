@@ -1,0 +1,236 @@
+/**
+ * The whole life of an InstanceGroup on the real control plane + moto + node simulator:
+ * created -> Ready with Nodes carrying its labels and taints; instance type changed -> a new launch
+ * template version and every node rolled, never more than maxUnavailable down (sampled throughout);
+ * deleted -> ASG, launch template, node role and its aws-auth entry gone, a foreign entry untouched.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { AutoScalingGroups, Ec2 } from '@keiko/aws-kit';
+import { CoreResources, type KubeObject, type Manager } from '@keiko/operator-kit';
+import { waitFor } from '@keiko/testkit';
+import { parse } from 'yaml';
+import { InstanceGroups } from '../src/api/instancegroup.js';
+import { groupNames, TAG_GROUP } from '../src/planner/naming.js';
+import {
+  condition,
+  type Env,
+  groupNodes,
+  instanceGroup,
+  isReady,
+  setupEnv,
+  startController,
+  waitForGroup,
+  waitForState,
+} from './support.js';
+
+let env: Env;
+let manager: Manager;
+
+beforeAll(async () => {
+  env = await setupEnv('im-life');
+  ({ manager } = await startController(env));
+});
+afterAll(async () => {
+  await manager?.stop();
+  await env?.close();
+});
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+const Deployments = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  kind: 'Deployment',
+  namespaced: true,
+};
+const Pdbs = {
+  group: 'policy',
+  version: 'v1',
+  plural: 'poddisruptionbudgets',
+  kind: 'PodDisruptionBudget',
+  namespaced: true,
+};
+const FOREIGN_ROLE = 'arn:aws:iam::111122223333:role/someone-elses-nodes';
+
+test('create, roll on instance type change, delete', async () => {
+  const { client, namespace, account } = env;
+  // A mapping someone else owns must survive everything below.
+  const existing = await client.getOrUndefined<ConfigMap>(
+    CoreResources.configMaps,
+    'aws-auth',
+    'kube-system',
+  );
+  if (!existing) {
+    await client.create(CoreResources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'aws-auth', namespace: 'kube-system' },
+      data: { mapRoles: `- rolearn: ${FOREIGN_ROLE}\n  username: x\n  groups: [system:nodes]\n` },
+    } as ConfigMap);
+  } else if (!existing.data?.mapRoles?.includes(FOREIGN_ROLE)) {
+    await client.update(CoreResources.configMaps, {
+      ...existing,
+      data: {
+        ...existing.data,
+        mapRoles: `${existing.data?.mapRoles ?? ''}- rolearn: ${FOREIGN_ROLE}\n  username: x\n  groups: [system:nodes]\n`,
+      },
+    });
+  }
+
+  await client.create(InstanceGroups, instanceGroup(env, 'workers'));
+  const ready = await waitForState(env, 'workers', 'Ready', 30_000);
+  expect(condition(ready, 'Ready')).toMatchObject({ status: 'True' });
+  expect(condition(ready, 'NodesReady')).toMatchObject({ status: 'True' });
+  const names = groupNames({ clusterName: account.clusterName, namespace, name: 'workers' });
+  expect(ready.status).toMatchObject({
+    currentMin: 2,
+    currentMax: 4,
+    activeScalingGroupName: names.autoScalingGroup,
+    activeLaunchTemplateName: names.launchTemplate,
+    latestTemplateVersion: '1',
+    provisioner: 'eks',
+    strategy: 'rollingUpdate',
+    lifecycle: 'normal',
+  });
+  const nodes = await groupNodes(env, 'workers');
+  expect(nodes).toHaveLength(2);
+  for (const n of nodes) {
+    expect(isReady(n)).toBe(true);
+    expect(n.metadata.labels).toMatchObject({
+      team: 'data',
+      'node.kubernetes.io/role': 'workers',
+      'instancemgr.keikoproj.io/lifecycle': 'normal',
+      'instancemgr.keikoproj.io/image': account.amis.al2023,
+      'node.kubernetes.io/instance-type': 'm5.large',
+    });
+    expect(n.spec?.taints).toContainEqual(
+      expect.objectContaining({ key: 'dedicated', value: 'workers', effect: 'NoSchedule' }),
+    );
+  }
+  const asgs = new AutoScalingGroups(env.aws);
+  const asg = await asgs.get(names.autoScalingGroup, { ttlMs: 0 });
+  expect(asg?.Tags).toContainEqual(expect.objectContaining({ Key: TAG_GROUP, Value: 'workers' }));
+  const authed = await client.get<ConfigMap>(CoreResources.configMaps, 'aws-auth', 'kube-system');
+  const roles = (parse(authed.data!.mapRoles!) as { rolearn: string }[]).map((r) => r.rolearn);
+  expect(roles).toContain(ready.status!.nodesInstanceRoleArn);
+  expect(roles).toContain(FOREIGN_ROLE);
+
+  // A workload with a PDB on the group's nodes: the roll must drain through the Eviction API.
+  await client.create(Deployments, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          nodeSelector: { 'testkit.keiko.dev/simulated-cluster': account.clusterName },
+          // Only the group's own taint: a cordoned node (unschedulable taint) must not take pods back.
+          tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [{ name: 'c', image: 'registry.example/web:1' }],
+        },
+      },
+    },
+  } as KubeObject);
+  await client.create(Pdbs, {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web', namespace },
+    spec: { selector: { matchLabels: { app: 'web' } }, minAvailable: 1 },
+  } as KubeObject);
+  const running = async () =>
+    (
+      await client.list<KubeObject & { status?: { phase?: string } }>(CoreResources.pods, {
+        namespace,
+        labelSelector: 'app=web',
+      })
+    ).items.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+  await waitFor(async () => (await running()).length === 2, {
+    description: '2 web pods running',
+    timeoutMs: 60_000,
+  });
+  const podsBefore = new Set((await running()).map((p) => p.metadata.name));
+
+  // Roll: change the instance type; sample availability (nodes and pods) all along, and record
+  // that every old node was cordoned before it went.
+  let minAvailable = Number.POSITIVE_INFINITY;
+  let minRunningPods = Number.POSITIVE_INFINITY;
+  const cordoned = new Set<string>();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const list = await groupNodes(env, 'workers');
+      const available = list.filter((n) => isReady(n) && !n.spec?.unschedulable).length;
+      minAvailable = Math.min(minAvailable, available);
+      for (const n of await client
+        .list<(typeof list)[number]>(CoreResources.nodes, {
+          labelSelector: `testkit.keiko.dev/simulated-cluster=${account.clusterName}`,
+        })
+        .then((l) => l.items))
+        if (n.spec?.unschedulable) cordoned.add(n.metadata.name!);
+      minRunningPods = Math.min(minRunningPods, (await running()).length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await client.patch(InstanceGroups, 'workers', namespace, {
+    spec: { eks: { configuration: { instanceType: 'm5.xlarge' } } },
+  });
+  const rolled = await waitForGroup(
+    env,
+    'workers',
+    (g, list) =>
+      g.status?.currentState === 'Ready' &&
+      g.status.observedGeneration === g.metadata.generation &&
+      list.length === 2 &&
+      list.every(
+        (n) => isReady(n) && n.metadata.labels?.['node.kubernetes.io/instance-type'] === 'm5.xlarge',
+      ),
+    'every node to run m5.xlarge',
+    150_000,
+  );
+  sampling = false;
+  await sampler;
+  expect(rolled.status?.latestTemplateVersion).toBe('2');
+  // maxUnavailable 1 of 2: at least one node available at every sample.
+  expect(minAvailable).toBeGreaterThanOrEqual(1);
+  // Drained, not killed: the PDB (minAvailable 1) held at every sample, both old nodes were
+  // cordoned first, and the pods now are new ones.
+  expect(minRunningPods).toBeGreaterThanOrEqual(1);
+  for (const n of nodes) expect(cordoned).toContain(n.metadata.name);
+  await waitFor(async () => (await running()).length === 2, {
+    description: '2 web pods running again',
+    timeoutMs: 60_000,
+  });
+  expect((await running()).filter((p) => podsBefore.has(p.metadata.name))).toHaveLength(0);
+  const lt = await new Ec2(env.aws).launchTemplate(names.launchTemplate, { ttlMs: 0 });
+  expect(lt?.LatestVersionNumber).toBe(2);
+  expect(lt?.DefaultVersionNumber).toBe(2);
+
+  // Delete: everything it created goes; the foreign aws-auth entry stays.
+  await client.delete(InstanceGroups, 'workers', namespace);
+  await waitFor(async () => !(await client.getOrUndefined(InstanceGroups, 'workers', namespace)), {
+    description: 'the InstanceGroup to be gone',
+    timeoutMs: 60_000,
+  });
+  expect(await asgs.get(names.autoScalingGroup, { ttlMs: 0 })).toBeUndefined();
+  expect(await new Ec2(env.aws).launchTemplate(names.launchTemplate, { ttlMs: 0 })).toBeUndefined();
+  const after = await client.get<ConfigMap>(CoreResources.configMaps, 'aws-auth', 'kube-system');
+  const rolesAfter = (parse(after.data!.mapRoles!) as { rolearn: string }[]).map((r) => r.rolearn);
+  expect(rolesAfter).not.toContain(ready.status!.nodesInstanceRoleArn);
+  expect(rolesAfter).toContain(FOREIGN_ROLE);
+  const { GetRoleCommand } = await import('@aws-sdk/client-iam');
+  await expect(env.aws.iam.send(new GetRoleCommand({ RoleName: names.role }))).rejects.toThrow();
+  await waitFor(
+    async () =>
+      (
+        await client.list(CoreResources.nodes, {
+          labelSelector: `testkit.keiko.dev/simulated-cluster=${account.clusterName}`,
+        })
+      ).items.length === 0,
+    { description: 'the Nodes to be gone', timeoutMs: 30_000 },
+  );
+}, 240_000);
