@@ -1,0 +1,31 @@
+/** active-monitor: flags/env -> config -> Manager with the HealthCheck controller. Nothing else. */
+import { createLogger, Manager } from '@keiko/operator-kit';
+import { Registry } from 'prom-client';
+import { parseConfig } from './config.js';
+import { healthCheckController } from './controller/setup.js';
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.argv.slice(2));
+} catch (err) {
+  console.error(`active-monitor: ${(err as Error).message}`);
+  process.exit(2);
+}
+const registry = new Registry();
+const logger = createLogger({ level: config.logLevel, base: { app: 'active-monitor' } });
+const manager = await Manager.create({
+  name: 'active-monitor',
+  logger,
+  registry,
+  opsPort: config.opsPort,
+  ...(config.leaderElect ? { leaderElection: { namespace: config.leaseNamespace } } : {}),
+});
+healthCheckController(manager, {
+  registry,
+  workers: config.maxWorkers,
+  instanceId: config.instanceId,
+  namespace: config.namespace,
+  sources: { timeoutMs: config.sourceTimeoutSeconds * 1000, ttlMs: config.sourceCacheSeconds * 1000 },
+});
+manager.handleSignals();
+await manager.start();
