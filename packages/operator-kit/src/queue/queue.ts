@@ -115,15 +115,15 @@ export class WorkQueue {
 
   /** The next key for a worker; `undefined` once the queue shuts down. */
   get(): Promise<string | undefined> {
-    if (this.depth > 0) return Promise.resolve(this.take());
     if (this.shuttingDown) return Promise.resolve(undefined);
+    if (this.depth > 0) return Promise.resolve(this.take());
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** A worker finished `key`. */
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.has(key)) this.push(key);
+    if (this.dirty.has(key) && !this.shuttingDown) this.push(key);
     if (this.processing.size === 0) {
       for (const w of this.idleWaiters) w();
       this.idleWaiters = [];
