@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreResources, KubeClient, type KubeObject, type Resource } from '@keiko/operator-kit';
 import {
+  ArgoWorkflows,
   applyManifests,
   binaryPath,
   ControlPlane,
@@ -135,7 +136,8 @@ async function main(): Promise<number> {
     let account: TestAwsAccount | undefined;
     if (apps.some((a) => a.aws) || apps.length === 0) {
       say('starting the AWS emulator (moto) and seeding an account');
-      const moto = await MotoServer.start();
+      // Managed policies loaded, so a controller can attach AmazonEKSWorkerNodePolicy & co. as on AWS.
+      const moto = await MotoServer.start({ env: { MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' } });
       stops.push(() => moto.stop());
       account = await createTestAwsAccount({
         endpoint: moto.endpoint,
@@ -152,6 +154,15 @@ async function main(): Promise<number> {
         onError: () => {},
       });
       stops.push(() => sim.stop());
+    }
+
+    if (apps.some((a) => a.argo)) {
+      say('starting Argo Workflows (workflow-controller; kwok finishes workflow pods)');
+      const argo = await ArgoWorkflows.start({
+        kubeconfigPath: cp.kubeconfigPath,
+        instanceID: 'addon-manager-workflow-controller',
+      });
+      stops.push(() => argo.stop());
     }
 
     await applyManifests(kc, [

@@ -22,6 +22,8 @@ export interface MotoServerOptions {
   port?: number;
   /** Milliseconds allowed for start-up (default 60 s; moto imports take a few seconds). */
   startTimeoutMs?: number;
+  /** Extra environment for moto, e.g. `MOTO_IAM_LOAD_MANAGED_POLICIES: 'true'` (the sandbox sets it). */
+  env?: Record<string, string>;
 }
 
 /** Thrown when the moto virtualenv has not been installed; the message says how. */
@@ -74,7 +76,7 @@ export class MotoServer {
       args: ['-c', MOTO_LAUNCHER_SCRIPT, '127.0.0.1', String(port)],
       logFile: join(workDir, 'moto.log'),
       // Real credentials or a profile in the parent's environment must never reach the emulator.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONUNBUFFERED: '1' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PYTHONUNBUFFERED: '1', ...options.env },
     });
     const server = new MotoServer(`http://127.0.0.1:${port}`, workDir, proc);
     server.startReaper();
