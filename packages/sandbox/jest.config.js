@@ -1,3 +1,4 @@
 import { jestConfig } from '../../jest.config.base.js';
 
-export default jestConfig({ globalSetup: true });
+// Pure tests only: the sandbox itself starts a whole control plane (see README's `./dev run`).
+export default jestConfig();
