@@ -1,3 +1,4 @@
+import { readFlags } from '@keiko/operator-kit';
 /**
  * Flags and environment -> configuration. Upstream's `--max-workers` and `--leader-elect` keep their
  * names; upstream's `--metrics-bind-address`/`--health-probe-bind-address` collapse into `--ops-port`
@@ -52,26 +53,7 @@ export const DEFAULTS: Config = {
 
 /** Parses argv (without node and script) and env; throws a message naming the flag on bad input. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = new Map<string, string>();
-  for (const flag of Object.keys(FLAGS)) {
-    const fromEnv = env[`ACTIVE_MONITOR_${flag.toUpperCase().replaceAll('-', '_')}`];
-    if (fromEnv !== undefined) raw.set(flag, fromEnv);
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (!(name in FLAGS)) throw new Error(`unknown flag --${name}`);
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next !== undefined && !next.startsWith('--')) {
-        value = next;
-        i++;
-      } else value = 'true';
-    }
-    raw.set(name, value);
-  }
+  const raw = readFlags(argv, env, Object.keys(FLAGS), 'ACTIVE_MONITOR');
   const config: Config = { ...DEFAULTS, ...(env.POD_NAMESPACE ? { leaseNamespace: env.POD_NAMESPACE } : {}) };
   const set = config as unknown as Record<string, unknown>;
   for (const [flag, rawValue] of raw) {

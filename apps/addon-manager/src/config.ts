@@ -1,3 +1,4 @@
+import { readFlags } from '@keiko/operator-kit';
 /**
  * Flags and environment -> configuration, each default written next to its flag. `--flag=value`,
  * `--flag value` and `--flag` (true) work; `ADDON_MANAGER_<FLAG_IN_CAPS>` is the env fallback.
@@ -60,28 +61,7 @@ export const DEFAULTS: Config = {
 
 /** Parses argv (without node and script) and env; throws a message naming the flag on bad input. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = new Map<string, string>();
-  for (const flag of Object.keys(FLAGS)) {
-    const fromEnv = env[`ADDON_MANAGER_${flag.toUpperCase().replaceAll('-', '_')}`];
-    if (fromEnv !== undefined) raw.set(flag, fromEnv);
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (!(name in FLAGS)) throw new Error(`unknown flag --${name}`);
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next !== undefined && !next.startsWith('--')) {
-        value = next;
-        i++;
-      } else {
-        value = 'true';
-      }
-    }
-    raw.set(name, value);
-  }
+  const raw = readFlags(argv, env, Object.keys(FLAGS), 'ADDON_MANAGER');
   const config: Config = {
     ...DEFAULTS,
     namespaces: [],

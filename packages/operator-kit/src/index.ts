@@ -23,6 +23,7 @@ export {
   Recorder,
 } from './events/recorder.js';
 export * from './finalizer.js';
+export { readFlags } from './flags.js';
 export { type LeaderElectionOptions, LeaderElector } from './leader/lease.js';
 export { createLogger, errorMessage, type Logger, silentLogger } from './log.js';
 export { Manager, type ManagerOptions } from './manager.js';
