@@ -5,7 +5,7 @@
  */
 
 import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateCommand } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { NodeSimulator, testKubeConfig, waitFor } from '@keiko/testkit';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
@@ -91,6 +91,10 @@ test('scaling an ASG up brings Ready Nodes; terminating in the ASG swaps one Nod
   const ids = group.Instances!.map((i) => i.InstanceId!).sort();
   const instances = await ec2.instances(ids);
   expect(instances.map((i) => i.InstanceId).sort()).toEqual(ids);
+  // Spread across the group's zones as AWS balances them (testkit patches moto, which otherwise puts
+  // every instance in the first subnet).
+  const zones = new Set(account.subnets.map((s) => s.availabilityZone));
+  expect(new Set(instances.map((i) => i.Placement!.AvailabilityZone)).size).toBe(Math.min(3, zones.size));
   // The version each instance runs, from EC2's own tags.
   for (const i of instances) {
     expect(instanceLaunchTemplate(i)).toEqual({
@@ -144,4 +148,37 @@ test('scaling an ASG up brings Ready Nodes; terminating in the ASG swaps one Nod
   const groupAfter = await asgs.get(name, { ttlMs: 0 });
   expect(groupAfter!.Instances!.map((i) => i.InstanceId).sort()).toEqual(after.map(instanceIdOf).sort());
   expect(groupAfter!.DesiredCapacity).toBe(3);
+
+  // A new template version with other user data (testkit patches moto 5.2.5, which otherwise fails
+  // every launch from a CreateLaunchTemplateVersion that carries UserData): the next replacement
+  // boots from it and its Node carries the new labels.
+  await aws.ec2.send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId!,
+      SourceVersion: '1',
+      LaunchTemplateData: {
+        ImageId: account.amis.al2023,
+        InstanceType: 'm5.xlarge',
+        SecurityGroupIds: [account.securityGroups.node],
+        UserData: Buffer.from(USER_DATA.replace('team=data', 'team=search')).toString('base64'),
+      },
+    }),
+  );
+  const second = after.map(instanceIdOf).find((id) => id !== replacement)!;
+  expect(await asgs.terminateInstance(second, false)).toBe(name);
+  const relabelled = await waitFor(
+    async () => {
+      const list = await clusterNodes();
+      const fresh = list.find((n) => !after.map(instanceIdOf).includes(instanceIdOf(n)));
+      return list.length === 3 && list.every(isReady) && fresh;
+    },
+    { description: 'a Node from launch template version 2', timeoutMs: 60_000, intervalMs: 250 },
+  );
+  expect(relabelled.metadata!.labels).toMatchObject({
+    'node.kubernetes.io/instance-type': 'm5.xlarge',
+    'keiko.dev/pool': 'batch',
+    team: 'search',
+  });
+  const [v2] = await ec2.instances([instanceIdOf(relabelled)!]);
+  expect(instanceLaunchTemplate(v2!)).toEqual({ launchTemplateId: lt.LaunchTemplate!.LaunchTemplateId, version: '2' });
 });

@@ -11,7 +11,21 @@
  * - `GET /_keiko/v1/healthz` answers once the server listens.
  *
  * moto internals it relies on (pinned moto version): `ec2_backends[account][region]`,
- * `all_instances()`, `tags[resource_id]`, `ssm_backends[account][region]._parameters`.
+ * `all_instances()`, `tags[resource_id]`, `ssm_backends[account][region]._parameters`,
+ * `LaunchTemplate.create_version`.
+ *
+ * Three fixes to moto 5.2.5 itself, applied before the server starts, each where it differs from AWS
+ * in a way the controllers depend on:
+ *
+ * 1. `CreateLaunchTemplateVersion` stores `UserData` as a plain string (CreateLaunchTemplate decodes
+ *    it), and every later launch from that version fails `assert isinstance(user_data,
+ *    Base64EncodedString)` with HTTP 500. The patch decodes it as CreateLaunchTemplate does.
+ * 2. An ASG launches every instance into the first subnet of its VPCZoneIdentifier, so all its
+ *    instances share one zone. The patch launches one at a time into the subnet with the fewest of
+ *    the group's instances, which is how AWS balances an ASG across zones.
+ * 3. An ASG's instances are tagged `aws:ec2launchtemplate:version` with the template's default
+ *    version even when they were launched from `$Latest` or a number. The patch tags them with the
+ *    version they were launched from, as AWS does.
  *
  * Kept as a string so it works the same from `src/` (ts-jest) and from the bundled `dist/`.
  */
@@ -23,6 +37,58 @@ from werkzeug.wrappers import Request, Response
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 host, port = sys.argv[1], int(sys.argv[2])
+
+def patch_launch_template_versions():
+    from moto.ec2.models.launch_templates import LaunchTemplate
+    from moto.ec2.utils import parse_user_data
+    original = LaunchTemplate.create_version
+    def create_version(self, data, description):
+        if isinstance(data, dict) and isinstance(data.get("UserData"), (str, bytes)):
+            data = dict(data)
+            data["UserData"] = parse_user_data(data["UserData"])
+        return original(self, data, description)
+    LaunchTemplate.create_version = create_version
+
+def patch_autoscaling_launches():
+    from moto.autoscaling.models import FakeAutoScalingGroup
+    original = FakeAutoScalingGroup.replace_autoscaling_group_instances
+    def launched_version(group):
+        template = getattr(group, "ec2_launch_template", None)
+        if template is None:
+            return None
+        try:
+            return template.get_version(group.launch_template_version)
+        except Exception:
+            return None
+    def replace(self, count_needed, propagated_tags):
+        before = {state.instance.id for state in self.instance_states}
+        subnets = [s for s in (self.vpc_zone_identifier or "").split(",") if s]
+        if len(subnets) < 2 or count_needed <= 0:
+            original(self, count_needed, propagated_tags)
+        else:
+            configured = self.vpc_zone_identifier
+            try:
+                for _ in range(count_needed):
+                    counts = {s: 0 for s in subnets}
+                    for state in self.instance_states:
+                        sid = getattr(state.instance, "subnet_id", None)
+                        if sid in counts:
+                            counts[sid] += 1
+                    pick = min(subnets, key=lambda s: counts[s])
+                    self.vpc_zone_identifier = ",".join([pick] + [s for s in subnets if s != pick])
+                    original(self, 1, dict(propagated_tags))
+            finally:
+                self.vpc_zone_identifier = configured
+        version = launched_version(self)
+        if version is not None:
+            for state in self.instance_states:
+                if state.instance.id not in before:
+                    state.instance.add_tags({"aws:ec2launchtemplate:version": str(version.number)})
+    FakeAutoScalingGroup.replace_autoscaling_group_instances = replace
+
+patch_launch_template_versions()
+patch_autoscaling_launches()
+
 moto_app = DomainDispatcherApplication(create_backend_app)
 
 def user_data_of(instance):
