@@ -180,5 +180,8 @@ test('scaling an ASG up brings Ready Nodes; terminating in the ASG swaps one Nod
     team: 'search',
   });
   const [v2] = await ec2.instances([instanceIdOf(relabelled)!]);
-  expect(instanceLaunchTemplate(v2!)).toEqual({ launchTemplateId: lt.LaunchTemplate!.LaunchTemplateId, version: '2' });
+  expect(instanceLaunchTemplate(v2!)).toEqual({
+    launchTemplateId: lt.LaunchTemplate!.LaunchTemplateId,
+    version: '2',
+  });
 });
