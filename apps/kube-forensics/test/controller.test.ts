@@ -8,7 +8,8 @@
  * - "manual node" tests use a Node no kubelet manages: the test plays that node's kubelet, writing the
  *   target pod's and the Job pod's status (Running, then terminated with the worker's exit code), and
  *   runs the worker in-process from the Job pod's own environment, against a fixture of the node's
- *   filesystem, a fake CRI runtime (no container runtime on these machines) and moto's S3. The
+ *   filesystem, a fake CRI runtime (a Job pod here runs no container; containerd.test.ts covers the
+ *   real runtime) and moto's S3. The
  *   controller sees only what it would see in a cluster: the Job, its pods and the worker's report.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -25,7 +26,7 @@ import { parseWorkerEnv } from '../src/worker/config.js';
 import { statusReporter } from '../src/worker/report.js';
 import { s3Uploader, type Uploader } from '../src/worker/upload.js';
 import { FakeRuntime } from './fake-runtime.js';
-import { nodeFixture } from './fixture.js';
+import { nodeFixture, removeNodeFixtures } from './fixture.js';
 import {
   createBucket,
   createCheckpoint,
@@ -71,6 +72,7 @@ afterAll(async () => {
   await controller.stop();
   await client.delete(CoreResources.nodes, kwokNode);
   await client.delete(CoreResources.nodes, manualNode);
+  removeNodeFixtures();
   aws.destroy();
   client.transport.close();
 });

@@ -1,8 +1,9 @@
 /**
- * An in-process fake of the node's container runtime, for tests: the project's machines have no
- * containerd or CRI-O, so the CRI answers (sandbox and container inspect, host PIDs) come from this
- * table while the files they point at (/proc, /var/log/pods, the overlay upper dir) are a real
- * directory fixture (fixture.ts) that the worker reads with its production code.
+ * An in-process fake of the node's container runtime, for the tests that need what a real one cannot
+ * give on demand (a sandbox whose logs are missing, arbitrary PIDs, the controller's manual node): the
+ * CRI answers (sandbox and container inspect, host PIDs) come from this table while the files they
+ * point at (/proc, /var/log/pods, the overlay upper dir) are a directory fixture (fixture.ts) that the
+ * worker reads with its production code. containerd.test.ts runs the same capture on a real containerd.
  */
 import type { ContainerInfo, ContainerRuntime, PodRef, SandboxInfo } from '../src/worker/runtime.js';
 

@@ -3,9 +3,9 @@
  * kubelet's `/var/log/pods/<ns>_<pod>_<uid>/<container>/` (current, previous and rotated logs),
  * `/proc/<pid>` for each running container's processes (cmdline, environ, status, stat, maps, fd/,
  * mountinfo with the overlay root, net/), and each container's overlayfs upper dir.
- * The project's machines have no container runtime: this is the stand-in the issue allows.
+ * The stand-in for a node where no container runtime can run (containerd.test.ts covers a real one).
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PodRef } from '../src/worker/runtime.js';
@@ -22,8 +22,16 @@ export interface FixtureContainer {
   upper?: Record<string, string>;
 }
 
+const created: string[] = [];
+
+/** Removes every fixture this test file made (call from afterAll). */
+export function removeNodeFixtures(): void {
+  for (const root of created.splice(0)) rmSync(root, { recursive: true, force: true });
+}
+
 export function nodeFixture(pod: PodRef, containers: FixtureContainer[]): string {
   const root = mkdtempSync(join(tmpdir(), 'kf-node-'));
+  created.push(root);
   const write = (path: string, content: string | Buffer) => {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), content);

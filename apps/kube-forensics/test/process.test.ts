@@ -10,9 +10,9 @@
  * the test files running beside it alone; the chart's RBAC is cluster-wide.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { CoreResources, ForbiddenError, KubeClient, type KubeObject } from '@keiko/operator-kit';
@@ -265,5 +265,6 @@ test("the chart's worker identity can read the target pod and its events and rep
     );
   } finally {
     worker.transport.close();
+    rmSync(dirname(path), { recursive: true, force: true });
   }
 });

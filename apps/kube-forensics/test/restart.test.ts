@@ -15,7 +15,7 @@ import { parseWorkerEnv } from '../src/worker/config.js';
 import { statusReporter } from '../src/worker/report.js';
 import { s3Uploader } from '../src/worker/upload.js';
 import { FakeRuntime } from './fake-runtime.js';
-import { nodeFixture } from './fixture.js';
+import { nodeFixture, removeNodeFixtures } from './fixture.js';
 import {
   createBucket,
   createCheckpoint,
@@ -45,6 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client.delete(CoreResources.nodes, node);
+  removeNodeFixtures();
   aws.destroy();
   client.transport.close();
 });

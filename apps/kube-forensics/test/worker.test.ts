@@ -1,9 +1,11 @@
 /**
  * The capture worker against a directory fixture of a node (test/fixture.ts: /var/log/pods, /proc and
- * overlay upper dirs) and an in-process fake CRI runtime (test/fake-runtime.ts): the project's
- * machines have no containerd, so the CRI answers are faked and everything else is real. The pod and
- * its events come from the real API server; uploads go to the emulator's S3 (moto) through aws-kit's
- * streaming multipart upload, and every test reads the objects back and checks the manifest's hashes.
+ * overlay upper dirs) and an in-process fake CRI runtime (test/fake-runtime.ts), for the cases easier
+ * to stage on a fixture (several containers with known PIDs, missing logs, a 12 MiB log, no bucket);
+ * containerd.test.ts runs the capture against a real containerd. The CRI answers are faked and
+ * everything else is real. The pod and its events come from the real API server; uploads go to the
+ * emulator's S3 (moto) through aws-kit's streaming multipart upload, and every test reads the objects
+ * back and checks the manifest's hashes.
  */
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
  * The worker's view of the node's container runtime: the CRI calls a capture needs, behind an
  * interface. {@link CrictlRuntime} is the real one (crictl against the CRI socket, for containerd,
- * CRI-O and cri-dockerd alike); tests use an in-process fake over a directory fixture, because the
- * project's machines have no container runtime.
+ * CRI-O and cri-dockerd alike), tested against a real containerd (test/containerd.test.ts); the
+ * other worker and controller tests use an in-process fake over a directory fixture.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
