@@ -2,6 +2,8 @@
  * Admission on the real API server: bad input is refused with a message naming the field; the
  * upstream samples apply unchanged; `kubectl get ig` columns are upstream's.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KubeClient } from '@keiko/operator-kit';
 import {
@@ -15,6 +17,7 @@ import { type InstanceGroup, InstanceGroups } from '../src/api/instancegroup.js'
 import { UPSTREAM_SAMPLES } from './samples.js';
 import { CRD_FILE } from './support.js';
 
+const DOCS = fileURLToPath(new URL('../../../docs/instance-manager.md', import.meta.url));
 const kc = testKubeConfig();
 let client: KubeClient;
 let namespace: string;
@@ -157,10 +160,28 @@ describe('bad input is refused at admission, naming the field', () => {
   });
 });
 
-test('upstream sample CRs apply unchanged', async () => {
-  for (const [name, text] of Object.entries(UPSTREAM_SAMPLES)) {
+/** The YAML blocks of the docs' "Upstream samples" section, as a reader copies them. */
+function docsSamples(): [string, string][] {
+  const doc = readFileSync(DOCS, 'utf8');
+  const start = doc.indexOf('\n## Upstream samples');
+  const end = doc.indexOf('\n## ', start + 1);
+  const section = doc.slice(start, end);
+  return [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => [`docs #${i + 1}`, m[1]!]);
+}
+
+test('upstream sample CRs apply unchanged (test set and the docs, as written)', async () => {
+  const fromDocs = docsSamples();
+  expect(fromDocs.length).toBeGreaterThanOrEqual(2);
+  for (const [name, text] of [...Object.entries(UPSTREAM_SAMPLES), ...fromDocs]) {
     const [manifest] = parseManifests(text);
-    const obj = { ...manifest, metadata: { ...manifest!.metadata, namespace } } as unknown as InstanceGroup;
+    const obj = {
+      ...manifest,
+      metadata: {
+        ...manifest!.metadata,
+        name: `${manifest!.metadata.name}-${name.replace(/\W+/g, '')}`.toLowerCase(),
+        namespace,
+      },
+    } as unknown as InstanceGroup;
     const created = await client.create(InstanceGroups, obj);
     expect({ name, spec: created.spec }).toEqual({ name, spec: obj.spec });
   }

@@ -1,13 +1,15 @@
 /**
  * The whole life of an InstanceGroup on the real control plane + moto + node simulator:
- * created -> Ready with Nodes carrying its labels and taints; instance type changed -> a new launch
- * template version and every node rolled, never more than maxUnavailable down (sampled throughout);
- * deleted -> ASG, launch template, node role and its aws-auth entry gone, a foreign entry untouched.
+ * created -> Ready with Nodes carrying its labels and taints; instance type, a label and the taint
+ * changed -> a new launch template version and every node rolled, never more than maxUnavailable down
+ * (sampled throughout), every replacement Node carrying the new label and taint from the new user data;
+ * deleted -> ASG, launch template, node role, instance profile and its aws-auth entry gone; another
+ * group's (other namespace) entry, ASG and Node and a foreign aws-auth entry untouched.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { AutoScalingGroups, Ec2 } from '@keiko/aws-kit';
 import { CoreResources, type KubeObject, type Manager } from '@keiko/operator-kit';
-import { waitFor } from '@keiko/testkit';
+import { createTestNamespace, testKubeConfig, waitFor } from '@keiko/testkit';
 import { parse } from 'yaml';
 import { InstanceGroups } from '../src/api/instancegroup.js';
 import { groupNames, TAG_GROUP } from '../src/planner/naming.js';
@@ -79,8 +81,21 @@ test('create, roll on instance type change, delete', async () => {
     });
   }
 
+  // Another tenant's group (its own namespace and role): its aws-auth entry, ASG and Nodes must
+  // survive everything done to 'workers' below.
+  const neighbourEnv: Env = { ...env, namespace: await createTestNamespace(testKubeConfig(), 'im-life-b') };
+  const neighbour = instanceGroup(neighbourEnv, 'neighbour');
+  neighbour.spec.eks!.minSize = 1;
+  await client.create(InstanceGroups, neighbour);
   await client.create(InstanceGroups, instanceGroup(env, 'workers'));
   const ready = await waitForState(env, 'workers', 'Ready', 30_000);
+  const neighbourReady = await waitForState(neighbourEnv, 'neighbour', 'Ready', 30_000);
+  const neighbourNames = groupNames({
+    clusterName: account.clusterName,
+    namespace: neighbourEnv.namespace,
+    name: 'neighbour',
+  });
+  expect(neighbourReady.status!.nodesInstanceRoleArn).not.toBe(ready.status!.nodesInstanceRoleArn);
   expect(condition(ready, 'Ready')).toMatchObject({ status: 'True' });
   expect(condition(ready, 'NodesReady')).toMatchObject({ status: 'True' });
   const names = groupNames({ clusterName: account.clusterName, namespace, name: 'workers' });
@@ -115,6 +130,7 @@ test('create, roll on instance type change, delete', async () => {
   const authed = await client.get<ConfigMap>(CoreResources.configMaps, 'aws-auth', 'kube-system');
   const roles = (parse(authed.data!.mapRoles!) as { rolearn: string }[]).map((r) => r.rolearn);
   expect(roles).toContain(ready.status!.nodesInstanceRoleArn);
+  expect(roles).toContain(neighbourReady.status!.nodesInstanceRoleArn);
   expect(roles).toContain(FOREIGN_ROLE);
 
   // A workload with a PDB on the group's nodes: the roll must drain through the Eviction API.
@@ -128,7 +144,8 @@ test('create, roll on instance type change, delete', async () => {
       template: {
         metadata: { labels: { app: 'web' } },
         spec: {
-          nodeSelector: { 'testkit.keiko.dev/simulated-cluster': account.clusterName },
+          // On the group's Nodes by its own label (the neighbour's Nodes are in the same cluster).
+          nodeSelector: { 'keiko.dev/pool': 'workers' },
           // Only the group's own taint: a cordoned node (unschedulable taint) must not take pods back.
           tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }],
           containers: [{ name: 'c', image: 'registry.example/web:1' }],
@@ -176,8 +193,18 @@ test('create, roll on instance type change, delete', async () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+  // Instance type, a label and the taint change together: one new launch template version whose
+  // user data carries the new label and taint to every replacement Node.
   await client.patch(InstanceGroups, 'workers', namespace, {
-    spec: { eks: { configuration: { instanceType: 'm5.xlarge' } } },
+    spec: {
+      eks: {
+        configuration: {
+          instanceType: 'm5.xlarge',
+          labels: { team: 'analytics', 'keiko.dev/pool': 'workers' },
+          taints: [{ key: 'dedicated', value: 'workers-v2', effect: 'NoSchedule' }],
+        },
+      },
+    },
   });
   const rolled = await waitForGroup(
     env,
@@ -195,6 +222,20 @@ test('create, roll on instance type change, delete', async () => {
   sampling = false;
   await sampler;
   expect(rolled.status?.latestTemplateVersion).toBe('2');
+  // Every replacement booted from version 2's user data: the new label and taint, the group's
+  // other labels, and nothing left of the old ones.
+  for (const n of await groupNodes(env, 'workers')) {
+    expect(nodes.map((o) => o.metadata.name)).not.toContain(n.metadata.name);
+    expect(n.metadata.labels).toMatchObject({
+      team: 'analytics',
+      'keiko.dev/pool': 'workers',
+      'node.kubernetes.io/role': 'workers',
+      'instancemgr.keikoproj.io/lifecycle': 'normal',
+      'node.kubernetes.io/instance-type': 'm5.xlarge',
+    });
+    const dedicated = n.spec?.taints?.filter((t) => t.key === 'dedicated');
+    expect(dedicated).toEqual([expect.objectContaining({ value: 'workers-v2', effect: 'NoSchedule' })]);
+  }
   // maxUnavailable 1 of 2: at least one node available at every sample.
   expect(minAvailable).toBeGreaterThanOrEqual(1);
   // Drained, not killed: the PDB (minAvailable 1) held at every sample, both old nodes were
@@ -210,7 +251,7 @@ test('create, roll on instance type change, delete', async () => {
   expect(lt?.LatestVersionNumber).toBe(2);
   expect(lt?.DefaultVersionNumber).toBe(2);
 
-  // Delete: everything it created goes; the foreign aws-auth entry stays.
+  // Delete: everything it created goes; the neighbour group's and the foreign aws-auth entries stay.
   await client.delete(InstanceGroups, 'workers', namespace);
   await waitFor(async () => !(await client.getOrUndefined(InstanceGroups, 'workers', namespace)), {
     description: 'the InstanceGroup to be gone',
@@ -221,9 +262,32 @@ test('create, roll on instance type change, delete', async () => {
   const after = await client.get<ConfigMap>(CoreResources.configMaps, 'aws-auth', 'kube-system');
   const rolesAfter = (parse(after.data!.mapRoles!) as { rolearn: string }[]).map((r) => r.rolearn);
   expect(rolesAfter).not.toContain(ready.status!.nodesInstanceRoleArn);
+  expect(rolesAfter).toContain(neighbourReady.status!.nodesInstanceRoleArn);
   expect(rolesAfter).toContain(FOREIGN_ROLE);
-  const { GetRoleCommand } = await import('@aws-sdk/client-iam');
+  const { GetInstanceProfileCommand, GetRoleCommand } = await import('@aws-sdk/client-iam');
   await expect(env.aws.iam.send(new GetRoleCommand({ RoleName: names.role }))).rejects.toThrow();
+  await expect(
+    env.aws.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: names.instanceProfile })),
+  ).rejects.toThrow();
+  // The neighbour is untouched: its ASG, role, Node and state.
+  expect(await asgs.get(neighbourNames.autoScalingGroup, { ttlMs: 0 })).toBeDefined();
+  await env.aws.iam.send(new GetRoleCommand({ RoleName: neighbourNames.role }));
+  const neighbourAfter = await waitForState(neighbourEnv, 'neighbour', 'Ready', 30_000);
+  expect(neighbourAfter.status?.latestTemplateVersion).toBe('1');
+  const neighbourNodes = await groupNodes(neighbourEnv, 'neighbour');
+  expect(neighbourNodes.map((n) => [isReady(n), n.metadata.labels?.['keiko.dev/pool']])).toEqual([
+    [true, 'neighbour'],
+  ]);
+  // Then the neighbour goes too, taking its own entry and leaving the foreign one.
+  await client.delete(InstanceGroups, 'neighbour', neighbourEnv.namespace);
+  await waitFor(
+    async () => !(await client.getOrUndefined(InstanceGroups, 'neighbour', neighbourEnv.namespace)),
+    { description: 'the neighbour InstanceGroup to be gone', timeoutMs: 60_000 },
+  );
+  const last = await client.get<ConfigMap>(CoreResources.configMaps, 'aws-auth', 'kube-system');
+  const rolesLast = (parse(last.data!.mapRoles!) as { rolearn: string }[]).map((r) => r.rolearn);
+  expect(rolesLast).not.toContain(neighbourReady.status!.nodesInstanceRoleArn);
+  expect(rolesLast).toContain(FOREIGN_ROLE);
   await waitFor(
     async () =>
       (

@@ -1,6 +1,8 @@
-/** Table tests of the pure planners: rollout, ASG diff, launch template, naming, user data, crd strategy. */
+/** Table tests of the pure planners: rollout, ASG diff, launch template, naming, user data, crd strategy, aws-auth. */
 import { describe, expect, test } from '@jest/globals';
+import { stringify } from 'yaml';
 import type { EksSpec } from '../src/api/instancegroup.js';
+import { planAwsAuth } from '../src/controller/aws-auth.js';
 import { desiredAsg, diffAsg, isInSync, managedKeysValue, onDemandPercentage } from '../src/planner/asg.js';
 import {
   concurrencyDecision,
@@ -366,5 +368,55 @@ describe('crd strategy', () => {
     ['forbid', [], 'create'],
   ] as const)('%p with %p active -> %p', (policy, active, want) => {
     expect(concurrencyDecision(policy, [...active]).action).toBe(want);
+  });
+});
+
+describe('planAwsAuth', () => {
+  const A = 'arn:aws:iam::123456789012:role/a';
+  const SHARED = 'arn:aws:iam::123456789012:role/shared';
+  const FOREIGN = 'arn:aws:iam::123456789012:role/someone-else';
+  const foreignYaml = `- rolearn: ${FOREIGN}\n  username: x\n  groups: [system:masters]\n`;
+  const arns = (m: { rolearn: string }[]) => m.map((r) => r.rolearn);
+
+  test('adds a mapping once and records who needs it; foreign entries untouched', () => {
+    const first = planAwsAuth(foreignYaml, {}, { group: 'ns1/a', roleArn: A, present: true });
+    expect(first.changed).toBe(true);
+    expect(arns(first.mapRoles)).toEqual([FOREIGN, A]);
+    expect(first.mapRoles[0]).toEqual({ rolearn: FOREIGN, username: 'x', groups: ['system:masters'] });
+    expect(first.mapRoles[1]).toMatchObject({ groups: ['system:bootstrappers', 'system:nodes'] });
+    expect(first.owned).toEqual({ [A]: ['ns1/a'] });
+    const again = planAwsAuth(stringify(first.mapRoles), first.owned, {
+      group: 'ns1/a',
+      roleArn: A,
+      present: true,
+    });
+    expect(again.changed).toBe(false);
+  });
+
+  test('a shared role stays mapped until the last group that needs it goes', () => {
+    let state = { yaml: foreignYaml, owned: {} as Record<string, string[]> };
+    const step = (group: string, present: boolean) => {
+      const p = planAwsAuth(state.yaml, state.owned, { group, roleArn: SHARED, present });
+      state = { yaml: stringify(p.mapRoles), owned: p.owned };
+      return p;
+    };
+    step('ns1/a', true);
+    expect(arns(step('ns2/b', true).mapRoles)).toEqual([FOREIGN, SHARED]);
+    expect(state.owned).toEqual({ [SHARED]: ['ns1/a', 'ns2/b'] });
+    const oneLeft = step('ns1/a', false);
+    expect(arns(oneLeft.mapRoles)).toEqual([FOREIGN, SHARED]);
+    expect(oneLeft.owned).toEqual({ [SHARED]: ['ns2/b'] });
+    const none = step('ns2/b', false);
+    expect(arns(none.mapRoles)).toEqual([FOREIGN]);
+    expect(none.owned).toEqual({});
+  });
+
+  test('a mapping someone else wrote is never claimed nor removed', () => {
+    const add = planAwsAuth(foreignYaml, {}, { group: 'ns1/a', roleArn: FOREIGN, present: true });
+    expect(add.changed).toBe(false);
+    expect(add.owned).toEqual({});
+    const remove = planAwsAuth(foreignYaml, {}, { group: 'ns1/a', roleArn: FOREIGN, present: false });
+    expect(remove.changed).toBe(false);
+    expect(arns(remove.mapRoles)).toEqual([FOREIGN]);
   });
 });

@@ -98,4 +98,11 @@ test('a new controller finishes a roll the old one started', async () => {
   expect(seen.size).toBe(6);
   // maxUnavailable 1 of 3.
   expect(minAvailable).toBeGreaterThanOrEqual(2);
+  // The replacements booted from version 2's user data: the group's labels and taint.
+  for (const n of await groupNodes(env, 'restart')) {
+    expect(n.metadata.labels).toMatchObject({ team: 'data', 'node.kubernetes.io/role': 'restart' });
+    expect(n.spec?.taints).toContainEqual(
+      expect.objectContaining({ key: 'dedicated', value: 'restart', effect: 'NoSchedule' }),
+    );
+  }
 }, 240_000);

@@ -22,6 +22,7 @@ import {
   uniqueName,
   waitFor,
 } from '@keiko/testkit';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { type InstanceGroup, InstanceGroups } from '../src/api/instancegroup.js';
 import { countAwsCalls } from '../src/controller/aws-calls.js';
@@ -90,17 +91,12 @@ export async function setupEnv(prefix: string): Promise<Env> {
 }
 
 /**
- * Two gaps of moto 5.2.5, bridged in-process (both need a one-line change in testkit's moto launcher
- * to go away; see the app README):
- *
- * 1. CreateLaunchTemplateVersion stores UserData unwrapped (CreateLaunchTemplate wraps it), and the
- *    ASG then fails every launch from that version with an AssertionError (HTTP 500). The shim drops
- *    UserData from CreateLaunchTemplateVersion, so instances of versions > 1 boot without it: their
- *    Nodes lack the user-data labels/taints (tests check those on version 1 nodes only).
- * 2. moto 5.2.5 has no AWS-managed IAM policies unless started with MOTO_IAM_LOAD_MANAGED_POLICIES=true,
- * which testkit does not pass (and moto cannot switch on at run time). This in-process shim answers
- * Attach/DetachRolePolicy for `arn:aws:iam::aws:policy/*` and adds them to ListAttachedRolePolicies;
- * everything else (roles, profiles, customer policies) is moto's.
+ * One gap of moto 5.2.5, bridged in-process: it has no AWS-managed IAM policies unless started with
+ * MOTO_IAM_LOAD_MANAGED_POLICIES=true, which testkit does not pass (and moto cannot switch on at run
+ * time). This in-process shim answers Attach/DetachRolePolicy for `arn:aws:iam::aws:policy/*` and adds
+ * them to ListAttachedRolePolicies; everything else (roles, profiles, customer policies) is moto's.
+ * (moto's CreateLaunchTemplateVersion UserData bug is fixed in testkit's moto launcher, so every
+ * launch template version here carries its user data and every Node its group's labels and taints.)
  */
 const shimAttached = new Map<string, Set<string>>();
 export function motoGapsShim(client: InstrumentableClient, service: ServiceName): void {
@@ -121,21 +117,6 @@ export function motoGapsShim(client: InstrumentableClient, service: ServiceName)
         }
       },
       { step: 'initialize', name: 'debugFailures' },
-    );
-  if (service === 'ec2')
-    client.middlewareStack.add(
-      // biome-ignore lint/suspicious/noExplicitAny: SDK middleware signature
-      (next: any, context: any) => async (args: any) => {
-        if (
-          context.commandName === 'CreateLaunchTemplateVersionCommand' &&
-          args.input.LaunchTemplateData?.UserData
-        ) {
-          const { UserData: _dropped, ...data } = args.input.LaunchTemplateData;
-          return next({ ...args, input: { ...args.input, LaunchTemplateData: data } });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'motoLaunchTemplateVersionUserData' },
     );
   if (service !== 'iam') return;
   client.middlewareStack.add(
@@ -168,15 +149,19 @@ export function motoGapsShim(client: InstrumentableClient, service: ServiceName)
   );
 }
 
-/** Starts the controller in-process, with short poll/resync periods. */
+/**
+ * Starts the controller in-process, with short poll/resync periods; as the cluster admin unless
+ * `kubeConfig` says otherwise (e.g. a chart ServiceAccount's, from testkit chartIdentity).
+ */
 export async function startController(
   env: Env,
   options: Partial<InstanceGroupControllerOptions> = {},
+  kubeConfig: KubeConfig = testKubeConfig(),
 ): Promise<{ manager: Manager; aws: AwsClients; registry: Registry }> {
   const registry = new Registry();
   const manager = await Manager.create({
     name: 'instance-manager',
-    kubeConfig: testKubeConfig(),
+    kubeConfig,
     logger: process.env.IM_TEST_LOG ? createLogger({ level: process.env.IM_TEST_LOG }) : silentLogger(),
     registry,
     gracefulShutdownMs: 2_000,
@@ -239,7 +224,7 @@ export async function getGroup(env: Env, name: string): Promise<InstanceGroup> {
   return env.client.get<InstanceGroup>(InstanceGroups, name, env.namespace);
 }
 
-/** The Nodes of a group's ASG instances (by providerID; not by label, see the moto shim above). */
+/** The Nodes of a group's ASG instances (by providerID, so a Node's labels are checked, not assumed). */
 export async function groupNodes(env: Env, name: string): Promise<NodeObject[]> {
   const asgName = groupNames({
     clusterName: env.account.clusterName,
