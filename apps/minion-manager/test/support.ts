@@ -113,7 +113,9 @@ export class AwsShim {
           },
         },
       };
-      return { PriceList: price === undefined ? [] : [JSON.stringify(entry)], FormatVersion: 'aws_v1' };
+      // Each entry as the SDK hands it over: a String object (its LazyJsonString), not a primitive.
+      const asSdkReturnsIt = Object(JSON.stringify(entry)) as string;
+      return { PriceList: price === undefined ? [] : [asSdkReturnsIt], FormatVersion: 'aws_v1' };
     }
     if (service === 'ec2' && command === 'DescribeSpotPriceHistory') {
       const types: string[] = input.InstanceTypes ?? [];

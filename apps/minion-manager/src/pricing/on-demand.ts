@@ -88,7 +88,10 @@ export class PricingApiOnDemand implements OnDemandPriceSource {
           }),
         );
         for (const entry of page.PriceList ?? []) {
-          const p = onDemandPriceOf(typeof entry === 'string' ? entry : JSON.stringify(entry));
+          // The SDK deserialises each entry (a JSON document with mediaType application/json) into a
+          // String object (smithy's LazyJsonString), not a primitive: String() gives its text, where
+          // JSON.stringify would quote it again and no price would ever parse.
+          const p = onDemandPriceOf(String(entry));
           if (p !== undefined) best = Math.max(best ?? 0, p);
         }
         NextToken = page.NextToken || undefined;
