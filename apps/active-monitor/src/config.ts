@@ -14,8 +14,10 @@ export interface Config {
   leaseNamespace: string;
   /** --log-level (info). */
   logLevel: string;
-  /** --max-workers (10, upstream's default): concurrent reconciles. */
+  /** --max-workers (10, upstream's default): concurrent reconciles of changes (queue). */
   maxWorkers: number;
+  /** --schedule-workers (50): concurrent passes started by due times (runs, deadlines). */
+  scheduleWorkers: number;
   /** --instance-id (activemonitor-workflows): Argo instance-id label added to Workflows without one. */
   instanceId: string;
   /** --namespace (all): watch HealthChecks in one namespace only. */
@@ -33,6 +35,7 @@ const FLAGS = {
   'leader-elect': 'leaderElect',
   'log-level': 'logLevel',
   'max-workers': 'maxWorkers',
+  'schedule-workers': 'scheduleWorkers',
   'instance-id': 'instanceId',
   namespace: 'namespace',
   'source-timeout-seconds': 'sourceTimeoutSeconds',
@@ -45,6 +48,7 @@ export const DEFAULTS: Config = {
   leaseNamespace: 'health',
   logLevel: 'info',
   maxWorkers: 10,
+  scheduleWorkers: 50,
   instanceId: 'activemonitor-workflows',
   namespace: undefined,
   sourceTimeoutSeconds: 10,
@@ -75,6 +79,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
   }
   if (config.maxWorkers < 1) throw new Error('--max-workers must be at least 1');
+  if (config.scheduleWorkers < 1) throw new Error('--schedule-workers must be at least 1');
   if (config.sourceTimeoutSeconds < 1) throw new Error('--source-timeout-seconds must be at least 1');
   return config;
 }

@@ -20,12 +20,28 @@ const manager = await Manager.create({
   opsPort: config.opsPort,
   ...(config.leaderElect ? { leaderElection: { namespace: config.leaseNamespace } } : {}),
 });
-healthCheckController(manager, {
+const healthChecks = healthCheckController(manager, {
   registry,
   workers: config.maxWorkers,
+  scheduleWorkers: config.scheduleWorkers,
   instanceId: config.instanceId,
   namespace: config.namespace,
   sources: { timeoutMs: config.sourceTimeoutSeconds * 1000, ttlMs: config.sourceCacheSeconds * 1000 },
 });
-manager.handleSignals();
+// Graceful stop: no new timer passes (those in flight finish), then the Manager's shutdown.
+const onSignal = (signal: NodeJS.Signals) => {
+  logger.info({ signal }, 'shutting down');
+  healthChecks
+    .stop()
+    .then(() => manager.stop())
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: (err as Error)?.message ?? String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+};
+process.once('SIGTERM', onSignal);
+process.once('SIGINT', onSignal);
 await manager.start();

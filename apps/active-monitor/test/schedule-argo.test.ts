@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/glo
 import type { KubeClient } from '@keiko/operator-kit';
 import { healthCheckResource } from '../src/api/healthcheck.js';
 import type { Workflow } from '../src/workflow/build.js';
-import { workflowResource } from '../src/workflow/build.js';
+import { SCHEDULED_AT_ANNOTATION, workflowResource } from '../src/workflow/build.js';
 import {
   ARGO_DELAY,
   checkBlock,
@@ -89,6 +89,13 @@ describe('scheduling with real Argo', () => {
     expect(succeeded[0]!.metadata.labels?.['workflows.argoproj.io/controller-instanceid']).toBe(
       'activemonitor-workflows',
     );
+    // Each Workflow names the slot it ran for (what drift is measured against).
+    const slotOf = new Map(st.history!.map((r) => [r.workflow, r.scheduledAt]));
+    const recorded = succeeded.filter((w) => slotOf.has(w.metadata.name as string));
+    expect(recorded.length).toBeGreaterThanOrEqual(3);
+    for (const w of recorded) {
+      expect(w.metadata.annotations?.[SCHEDULED_AT_ANNOTATION]).toBe(slotOf.get(w.metadata.name as string));
+    }
   });
 
   it('a run that exceeds workflowtimeout is counted failed and its workflow stopped', async () => {

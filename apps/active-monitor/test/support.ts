@@ -64,9 +64,23 @@ export async function startController(namespace: string, clock: Clock): Promise<
     registry,
     gracefulShutdownMs: 5_000,
   });
-  healthCheckController(manager, { registry, clock, namespace, workers: 4, retryAfterMs: 5_000 });
+  const hcs = healthCheckController(manager, {
+    registry,
+    clock,
+    namespace,
+    workers: 4,
+    scheduleWorkers: 4,
+    retryAfterMs: 5_000,
+  });
   await manager.start();
-  return { manager, registry, stop: () => manager.stop() };
+  return {
+    manager,
+    registry,
+    stop: async () => {
+      await hcs.stop();
+      await manager.stop();
+    },
+  };
 }
 
 export function fastClock(start = '2026-03-01T00:00:00Z', speed = 30): ScaledClock {

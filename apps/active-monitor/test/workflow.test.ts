@@ -40,6 +40,7 @@ describe('buildWorkflow', () => {
       timeoutSeconds: 60,
       source,
       instanceId: 'am',
+      scheduledAt: '2026-03-01T00:00:30Z',
     });
     expect(wf.metadata.labels).toEqual({
       team: 'infra',
@@ -50,6 +51,7 @@ describe('buildWorkflow', () => {
     expect(wf.metadata.annotations).toMatchObject({
       note: 'keep',
       'activemonitor.keikoproj.io/healthcheck': 'health/dns',
+      'activemonitor.keikoproj.io/scheduled-at': '2026-03-01T00:00:30Z',
     });
     expect(wf.spec).toMatchObject({
       serviceAccountName: 'sa',
@@ -223,6 +225,7 @@ describe('parseConfig', () => {
     expect(parseConfig([], {})).toMatchObject({
       opsPort: 8080,
       maxWorkers: 10,
+      scheduleWorkers: 50,
       instanceId: 'activemonitor-workflows',
       leaderElect: false,
     });
@@ -230,6 +233,8 @@ describe('parseConfig', () => {
       parseConfig(['--metrics-bind-address=:8443', '--max-workers', '3', '--leader-elect'], {}),
     ).toMatchObject({ opsPort: 8443, maxWorkers: 3, leaderElect: true });
     expect(() => parseConfig(['--max-workers=zero'], {})).toThrow(/--max-workers/);
+    expect(parseConfig(['--schedule-workers=5'], {}).scheduleWorkers).toBe(5);
+    expect(() => parseConfig(['--schedule-workers=0'], {})).toThrow(/--schedule-workers/);
     expect(() => parseConfig(['--nope'], {})).toThrow(/unknown flag --nope/);
   });
 });

@@ -1,19 +1,28 @@
 /**
  * The HealthCheck reconciler: a state machine persisted in `status`, never a blocking loop.
  *
- * Each reconcile reads the HealthCheck from the API server (not the cache: the decision to start a
- * run must see our own last status write), then:
+ * A pass over one HealthCheck runs from two places, never both at once for one key (a per-key lock):
+ * - the controller's work queue, on changes: the HealthCheck's spec or deletion, and a Workflow of
+ *   ours that finished or vanished;
+ * - the due-time timers (schedule/timers.ts), at the time the last pass asked for: the next slot, a
+ *   run's deadline, a retry. They have their own pool (`scheduleWorkers`), so a due run never waits
+ *   behind queued completions, and nothing time-based goes through the queue's requeue-after.
+ *
+ * A pass reads the HealthCheck from the cache when the cached copy is the one this process last
+ * wrote or read from the API server (same resourceVersion), else from the API server (a pass must
+ * see our own last status write before starting a run), then:
  *   1. deletion: stop the active run, delete RBAC and metric series, remove the finalizer;
  *   2. validation: schedule and source; a problem is `Ready=False` with a reason, never a crash loop;
  *   3. RBAC: applied when the spec changed or was not yet granted; a refusal is `RBACReady=False`;
  *   4. the active run (`status.currentRun`, one per HealthCheck): finished when its Workflow (seen by
  *      the label-filtered Workflow watch) is Succeeded/Failed/Error, failed and stopped when its
- *      deadline passed, otherwise requeued at the deadline. A failed check may start the remedy
- *      as the next run, so a remedy and a check never overlap;
- *   5. the schedule (schedule/schedule.ts): start the due check, or requeue until it is due.
+ *      deadline passed, otherwise looked at again at the deadline. A failed check may start the
+ *      remedy as the next run, so a remedy and a check never overlap;
+ *   5. the schedule (schedule/schedule.ts): start the due check, or wait until it is due.
  * All of it is written in ONE status update guarded by resourceVersion, so a result is counted once
  * even across a crash or a leader change; Workflow names are deterministic, so a create repeated
- * after a crash adopts the Workflow instead of submitting a second one.
+ * after a crash adopts the Workflow instead of submitting a second one. A started run is in
+ * `status.currentRun` before the pass ends; its Workflow carries the slot it runs for.
  */
 import {
   addFinalizer,
@@ -50,6 +59,7 @@ import {
   runTimeoutSeconds,
   type Schedule,
 } from '../schedule/schedule.js';
+import { DueTimers } from '../schedule/timers.js';
 import {
   buildWorkflow,
   HEALTHCHECK_ANNOTATION,
@@ -66,6 +76,8 @@ import { SourceError, type SourceFetcher } from '../workflow/source.js';
 import { deleteRbac, ensureRbac, RbacForbiddenError } from './rbac.js';
 
 export const FINALIZER = 'activemonitor.keikoproj.io/finalizer';
+/** How long a queue pass yields to waiting due runs at most. */
+const QUEUE_YIELD_MAX_MS = 5_000;
 
 export interface HealthCheckReconcilerDeps {
   clock: Clock;
@@ -73,9 +85,20 @@ export interface HealthCheckReconcilerDeps {
   sources: SourceFetcher;
   /** The label-filtered Workflow cache. */
   workflows: Store<Workflow>;
+  /** The HealthCheck cache (undefined: not ours, or gone). */
+  cached: (key: string) => HealthCheck | undefined;
   instanceId: string;
   /** How long to wait before looking again at a HealthCheck the controller cannot act on; default 60 s. */
   retryAfterMs?: number;
+  /** Passes started by the due-time timers at once; default 50. */
+  scheduleWorkers?: number;
+  /**
+   * The context of a pass started by the timers (client, logger, recorder); undefined when the
+   * controller stopped (the pass is skipped).
+   */
+  dueContext: (key: string) => ReconcileContext | undefined;
+  /** A timer-started pass failed: hand the key to the work queue's error backoff. */
+  onDueError: (key: string, err: unknown) => void;
 }
 
 interface Pass {
@@ -88,28 +111,63 @@ interface Pass {
 }
 
 export class HealthCheckReconciler {
-  constructor(private readonly deps: HealthCheckReconcilerDeps) {}
+  /** When each HealthCheck wants its next pass (slot, deadline, retry). */
+  readonly timers: DueTimers;
+  /** key -> resourceVersion of the HealthCheck this process last wrote or read from the API server. */
+  private readonly known = new Map<string, string>();
+  private readonly locks = new Map<string, Promise<void>>();
 
+  constructor(private readonly deps: HealthCheckReconcilerDeps) {
+    this.timers = new DueTimers({
+      clock: deps.clock,
+      concurrency: deps.scheduleWorkers ?? 50,
+      run: (key) => this.runDue(key),
+      onError: deps.onDueError,
+    });
+  }
+
+  /** The work-queue reconciler (changes). Time-based wake-ups go to {@link timers}, not requeue-after. */
   readonly reconcile = async (
     req: Request<HealthCheck>,
     ctx: ReconcileContext,
   ): Promise<Result | undefined> => {
+    // Due runs first: while due keys wait for the timers' pool (a burst of slots), changes (mostly
+    // finished runs, which only write status) wait too, for at most a few seconds.
+    await this.timers.idle(QUEUE_YIELD_MAX_MS);
+    // The cache is read inside the lock (it may have moved on while this pass waited).
+    await this.exclusive(req.key, () => this.pass(req.key, this.deps.cached(req.key) ?? req.object, ctx));
+    return;
+  };
+
+  /** A pass started by the timers. */
+  private async runDue(key: string): Promise<void> {
+    const ctx = this.deps.dueContext(key);
+    if (!ctx) return;
+    // The cache is read inside the lock: a queue pass for this key may have just written status.
+    await this.exclusive(key, () => this.pass(key, this.deps.cached(key), ctx));
+  }
+
+  private async pass(key: string, cached: HealthCheck | undefined, ctx: ReconcileContext): Promise<void> {
     const { client } = ctx;
-    // The cache says whether the HealthCheck is ours (in the watched namespaces and alive); the GET
-    // gives its latest status, which the cache may not have seen yet after our own last write.
-    const hc =
-      req.object && (await client.getOrUndefined<HealthCheck>(healthCheckResource, req.name, req.namespace));
+    // The cache says whether the HealthCheck is ours (in the watched namespaces and alive).
+    const hc = cached && (await this.load(key, cached, client));
     if (!hc) {
-      this.deps.metrics.remove(req.namespace as string, req.name);
+      this.forget(key);
+      const [namespace, name] = key.split('/') as [string, string];
+      this.deps.metrics.remove(namespace, name);
       return;
     }
     if (hc.metadata.deletionTimestamp) {
+      this.timers.delete(key);
       if (hasFinalizer(hc, FINALIZER)) await this.cleanup(hc, client, ctx.log);
+      this.forget(key);
       return;
     }
-    const live = hasFinalizer(hc, FINALIZER)
-      ? hc
-      : await addFinalizer(client, healthCheckResource, hc, FINALIZER);
+    let live = hc;
+    if (!hasFinalizer(hc, FINALIZER)) {
+      live = await addFinalizer(client, healthCheckResource, hc, FINALIZER);
+      this.remember(key, live);
+    }
     const pass: Pass = {
       hc: live,
       status: structuredClone(live.status ?? {}),
@@ -118,12 +176,55 @@ export class HealthCheckReconciler {
       log: ctx.log,
       recorder: ctx.recorder,
     };
+    // A step that throws writes nothing: the pass is repeated (with backoff) from the same status,
+    // and the deterministic Workflow names make a repeated create an adoption.
     const wakeAt = await this.step(pass);
-    await this.writeStatus(pass);
-    if (!wakeAt) return;
-    const ms = Math.max(0, wakeAt.getTime() - pass.now.getTime());
-    return { requeueAfter: this.deps.clock.realDelay(ms) + 1 };
-  };
+    await this.writeStatus(key, pass);
+    this.timers.set(key, wakeAt);
+  }
+
+  /**
+   * The HealthCheck to act on: the cached copy when it is the version this process last wrote or
+   * read (so it includes our own last status write), else a GET.
+   */
+  private async load(key: string, cached: HealthCheck, client: KubeClient): Promise<HealthCheck | undefined> {
+    const rv = cached.metadata.resourceVersion;
+    if (rv !== undefined && this.known.get(key) === rv) return cached;
+    const hc = await client.getOrUndefined<HealthCheck>(
+      healthCheckResource,
+      cached.metadata.name as string,
+      cached.metadata.namespace,
+    );
+    if (hc) this.remember(key, hc);
+    return hc;
+  }
+
+  private remember(key: string, hc: HealthCheck): void {
+    if (hc.metadata.resourceVersion) this.known.set(key, hc.metadata.resourceVersion);
+  }
+
+  private forget(key: string): void {
+    this.known.delete(key);
+    this.timers.delete(key);
+  }
+
+  /** Runs `fn` when no other pass for `key` runs (queue and timers share it). */
+  private async exclusive(key: string, fn: () => Promise<void>): Promise<void> {
+    const before = this.locks.get(key);
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const tail = before ? before.then(() => mine) : mine;
+    this.locks.set(key, tail);
+    try {
+      if (before) await before;
+      await fn();
+    } finally {
+      release();
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
 
   /** Steps 2-5; returns when to look again (undefined: only on change). */
   private async step(p: Pass): Promise<Date | undefined> {
@@ -270,13 +371,14 @@ export class HealthCheckReconciler {
     const block = hc.spec.remedyworkflow!;
     // Named after the failed check's slot: a repeat after a crash finds the same remedy Workflow.
     const slot = failed.scheduledAt ? new Date(failed.scheduledAt) : new Date(failed.startedAt);
-    const started = await this.submit(
+    const submitted = await this.submit(
       p,
       'remedy',
       slot,
       runTimeoutSeconds(block.workflowtimeout, schedule, slot),
     );
-    if (!started) return;
+    if (!submitted) return;
+    const started = submitted.run;
     p.status.remedyTriggeredAt = iso(now);
     p.status.lastRemedyWorkflow = started.workflow;
     this.condition(p, 'RemedyExhausted', 'False', 'RemedyAllowed', 'remedy runs remain');
@@ -314,13 +416,18 @@ export class HealthCheckReconciler {
     // Whole seconds: status timestamps are RFC 3339 seconds, and the grid is computed from them.
     const slot = new Date(Math.floor(decision.slot.getTime() / 1000) * 1000);
     const timeout = runTimeoutSeconds(hc.spec.workflow.workflowtimeout, schedule, slot);
-    const run = await this.submit(p, 'check', slot, timeout);
-    if (!run) return;
+    const submitted = await this.submit(p, 'check', slot, timeout);
+    if (!submitted) return;
+    const { run } = submitted;
     const ns = hc.metadata.namespace as string;
     const name = hc.metadata.name as string;
     if (decision.missed > 0)
       this.deps.metrics.missed.inc({ namespace: ns, healthcheck_name: name }, decision.missed);
-    this.deps.metrics.drift.observe(Math.max(0, (now.getTime() - slot.getTime()) / 1000));
+    // Drift: the slot's due time -> the API server accepted its Workflow (the create returned).
+    if (submitted.created) {
+      const drift = (this.deps.clock.now().getTime() - slot.getTime()) / 1000;
+      this.deps.metrics.drift.observe(Math.max(0, drift));
+    }
     p.log.info({ workflow: run.workflow, slot: iso(slot), missed: decision.missed }, 'check started');
     p.status.lastScheduleTime = iso(slot);
     p.status.startedAt = run.startedAt;
@@ -343,7 +450,7 @@ export class HealthCheckReconciler {
     type: RunType,
     slot: Date,
     timeoutSeconds: number,
-  ): Promise<RunRecord | undefined> {
+  ): Promise<{ run: RunRecord; created: boolean } | undefined> {
     const { hc, now } = p;
     const block = type === 'check' ? hc.spec.workflow : hc.spec.remedyworkflow!;
     let wf: Workflow;
@@ -358,6 +465,7 @@ export class HealthCheckReconciler {
         timeoutSeconds,
         source,
         instanceId: this.deps.instanceId,
+        scheduledAt: iso(slot),
       });
     } catch (err) {
       if (err instanceof SourceError || err instanceof InvalidWorkflowError) {
@@ -371,9 +479,11 @@ export class HealthCheckReconciler {
     const name = wf.metadata.name as string;
     const namespace = wf.metadata.namespace as string;
     let startedAt = now;
+    let created = true;
     try {
       await p.client.create(workflowResource, wf);
     } catch (err) {
+      created = false;
       if (!isAlreadyExists(err)) throw err;
       const existing = await this.getWorkflow(p.client, namespace, name);
       if (existing?.metadata.labels?.[HEALTHCHECK_UID_LABEL] !== hc.metadata.uid) {
@@ -398,7 +508,7 @@ export class HealthCheckReconciler {
       type === 'check' ? 'CheckRunning' : 'RemedyRunning',
       `workflow ${name} is running`,
     );
-    return run;
+    return { run, created };
   }
 
   private async getWorkflow(
@@ -425,9 +535,10 @@ export class HealthCheckReconciler {
   }
 
   /** One status PUT guarded by resourceVersion; skipped when nothing changed. */
-  private async writeStatus(p: Pass): Promise<void> {
+  private async writeStatus(key: string, p: Pass): Promise<void> {
     if (JSON.stringify(p.status) === JSON.stringify(p.hc.status ?? {})) return;
-    await p.client.update(healthCheckResource, { ...p.hc, status: p.status }, 'status');
+    const written = await p.client.update(healthCheckResource, { ...p.hc, status: p.status }, 'status');
+    this.remember(key, written);
   }
 
   private condition(

@@ -1,8 +1,10 @@
 /**
  * Wires the HealthCheck controller into a Manager: the HealthCheck cache, the label-filtered Workflow
- * cache (only Workflows this controller started), and the reconciler. Used by main.ts and the tests.
+ * cache (only Workflows this controller started), the reconciler and its due-time timers. Used by
+ * main.ts and the tests; call `stop()` before the Manager's stop (it waits for timer passes).
  */
-import { type Manager, predicates } from '@keiko/operator-kit';
+import { randomUUID } from 'node:crypto';
+import { type Controller, type Manager, predicates } from '@keiko/operator-kit';
 import type { Registry } from 'prom-client';
 import { type HealthCheck, healthCheckResource } from '../api/healthcheck.js';
 import { HealthCheckMetrics } from '../metrics/metrics.js';
@@ -10,6 +12,7 @@ import { type Clock, systemClock } from '../schedule/clock.js';
 import {
   DEFAULT_INSTANCE_ID,
   HEALTHCHECK_UID_LABEL,
+  isFinished,
   type Workflow,
   workflowResource,
 } from '../workflow/build.js';
@@ -21,6 +24,8 @@ export interface HealthCheckControllerOptions {
   clock?: Clock;
   /** Concurrent reconciles (upstream `--max-workers`); default 10. */
   workers?: number;
+  /** Concurrent passes started by due times (runs, deadlines), apart from `workers`; default 50. */
+  scheduleWorkers?: number;
   /** Argo instance id added to Workflows whose template has none; default `activemonitor-workflows`. */
   instanceId?: string;
   /** Watch HealthChecks in one namespace only; default all. */
@@ -38,15 +43,37 @@ export function healthCheckController(manager: Manager, options: HealthCheckCont
     metricsByRegistry.set(options.registry, metrics);
   }
   const workflows = manager.informer<Workflow>(workflowResource, { labelSelector: HEALTHCHECK_UID_LABEL });
+  const fieldManager = manager.client.withFieldManager('active-monitor');
+  const log = manager.log.child({ controller: 'healthcheck', via: 'schedule' });
+  let controller: Controller<HealthCheck> | undefined;
   const reconciler = new HealthCheckReconciler({
     clock: options.clock ?? systemClock,
     metrics,
     sources: new SourceFetcher(options.sources),
     workflows: workflows.store,
+    cached: (key) => controller?.primary.store.get(key),
     instanceId: options.instanceId ?? DEFAULT_INSTANCE_ID,
     retryAfterMs: options.retryAfterMs,
+    scheduleWorkers: options.scheduleWorkers,
+    // Timer passes run only while the controller's workers do (leader, not stopping).
+    dueContext: (key) => {
+      if (!controller || controller.queue.isShuttingDown) return undefined;
+      const [namespace, name] = key.split('/');
+      const reconcileID = randomUUID();
+      return {
+        client: fieldManager,
+        log: log.child({ namespace, name, reconcileID }),
+        reconcileID,
+        recorder: manager.recorder,
+        signal: AbortSignal.timeout(60_000),
+      };
+    },
+    onDueError: (key, err) => {
+      log.warn({ key, err: (err as Error)?.message ?? String(err) }, 'scheduled pass failed; retrying');
+      controller?.queue.addRateLimited(key);
+    },
   });
-  const controller = manager.controller<HealthCheck>(healthCheckResource, {
+  controller = manager.controller<HealthCheck>(healthCheckResource, {
     name: 'healthcheck',
     reconcile: reconciler.reconcile,
     workers: options.workers ?? 10,
@@ -54,13 +81,27 @@ export function healthCheckController(manager: Manager, options: HealthCheckCont
     predicates: [predicates.any(predicates.generationChanged, predicates.deletionOrFinalizersChanged)],
     informer: options.namespace ? { namespace: options.namespace } : undefined,
   });
-  // Phase changes of our Workflows finish runs without polling.
-  // The Workflow cache spans all namespaces (remedies run elsewhere): only keys of HealthChecks this
-  // controller watches are enqueued.
-  controller.watches(
-    workflows,
-    (wf) => healthCheckKeysOf(wf).filter((key) => controller.primary.store.get(key) !== undefined),
-    [(o, n) => o.status?.phase !== n.status?.phase],
-  );
-  return { controller, metrics, reconciler };
+  const timers = reconciler.timers;
+  metrics.observeTimers(() => ({ pending: timers.size, waiting: timers.waiting, running: timers.running }));
+  const primary = controller.primary.store;
+  // Registered as a trigger so the workers wait for the Workflow cache; enqueues through the handler
+  // below. A pass is needed only when a Workflow finished, or vanished before it finished: a create
+  // is our own, and a Workflow deleted after it finished was already counted. The Workflow cache
+  // spans all namespaces (remedies run elsewhere): only keys of HealthChecks we watch are enqueued.
+  controller.watches(workflows, () => []);
+  const enqueue = (wf: Workflow) => {
+    for (const key of healthCheckKeysOf(wf)) if (primary.get(key)) controller.queue.add(key);
+  };
+  workflows.addHandler({
+    add: (wf) => {
+      if (isFinished(wf)) enqueue(wf);
+    },
+    update: (old, wf) => {
+      if (isFinished(wf) && !isFinished(old)) enqueue(wf);
+    },
+    delete: (wf) => {
+      if (!isFinished(wf)) enqueue(wf);
+    },
+  });
+  return { controller, metrics, reconciler, stop: () => reconciler.timers.stop() };
 }

@@ -21,7 +21,15 @@ export class HealthCheckMetrics {
   readonly finishedTime: Gauge<Labels>;
   readonly missed: Counter<'namespace' | 'healthcheck_name'>;
   readonly drift: Histogram;
+  /** Due-time timers: HealthChecks `pending` (a time set), `waiting` (due, no free worker), `running`. */
+  readonly timers: Gauge<'state'>;
+  private timerSource: (() => { pending: number; waiting: number; running: number }) | undefined;
   private readonly perCheck: (Counter<Labels> | Gauge<Labels> | Histogram<Labels>)[];
+
+  /** Where {@link timers} reads its values when scraped. */
+  observeTimers(source: () => { pending: number; waiting: number; running: number }): void {
+    this.timerSource = source;
+  }
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -77,9 +85,23 @@ export class HealthCheckMetrics {
     });
     this.drift = new Histogram({
       name: 'healthcheck_schedule_drift_seconds',
-      help: 'Delay between a schedule slot and the submission of its workflow',
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      help: 'Delay from a schedule slot (due time) to its Workflow created in the API server (create returned)',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60],
       registers,
+    });
+    const self = this;
+    this.timers = new Gauge({
+      name: 'healthcheck_schedule_timers',
+      help: 'HealthChecks in the due-time timers by state: pending (next time set), waiting (due, no free schedule worker), running',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const t = self.timerSource?.();
+        if (!t) return;
+        this.set({ state: 'pending' }, t.pending);
+        this.set({ state: 'waiting' }, t.waiting);
+        this.set({ state: 'running' }, t.running);
+      },
     });
     this.perCheck = [
       this.success,

@@ -4,10 +4,11 @@
  * Kept from the template: `spec` and the user's `metadata.labels`/`annotations`. Added: the Argo
  * instance-id label when the template has none (so a dedicated Argo controller picks it up), our
  * labels (`healthcheck-uid`, `run-type`) for the label-filtered watch, the owning HealthCheck's key
- * in an annotation, `serviceAccountName`, `activeDeadlineSeconds` (the run timeout unless given),
- * `podGC: OnPodCompletion` unless given, and a controller ownerReference when the Workflow lives in
- * the HealthCheck's namespace (an owner in another namespace is treated as absent by the garbage
- * collector, which could delete the Workflow at once).
+ * and the slot the run is for (`scheduled-at`) in annotations, `serviceAccountName`,
+ * `activeDeadlineSeconds` (the run timeout unless given), `podGC: OnPodCompletion` unless given,
+ * and a controller ownerReference when the Workflow lives in the HealthCheck's namespace (an owner
+ * in another namespace is treated as absent by the garbage collector, which could delete the
+ * Workflow at once).
  *
  * Names are deterministic (prefix + schedule slot), so a create repeated after a crash finds the
  * Workflow it already made instead of making a second one.
@@ -19,6 +20,8 @@ import type { HealthCheck, WorkflowBlock } from '../api/healthcheck.js';
 export const HEALTHCHECK_UID_LABEL = 'activemonitor.keikoproj.io/healthcheck-uid';
 export const RUN_TYPE_LABEL = 'activemonitor.keikoproj.io/run-type';
 export const HEALTHCHECK_ANNOTATION = 'activemonitor.keikoproj.io/healthcheck';
+/** The schedule slot (RFC 3339, UTC) a run was started for; drift is measured against it. */
+export const SCHEDULED_AT_ANNOTATION = 'activemonitor.keikoproj.io/scheduled-at';
 export const INSTANCE_ID_LABEL = 'workflows.argoproj.io/controller-instanceid';
 export const DEFAULT_INSTANCE_ID = 'activemonitor-workflows';
 
@@ -60,6 +63,8 @@ export interface BuildOptions {
   /** The workflow YAML (inline or fetched). */
   source: string;
   instanceId: string;
+  /** The slot the run is for (RFC 3339); written to {@link SCHEDULED_AT_ANNOTATION}. */
+  scheduledAt?: string;
 }
 
 export function buildWorkflow(o: BuildOptions): Workflow {
@@ -80,6 +85,7 @@ export function buildWorkflow(o: BuildOptions): Workflow {
   const annotations = {
     ...stringMap(meta.annotations),
     [HEALTHCHECK_ANNOTATION]: `${o.hc.metadata.namespace}/${o.hc.metadata.name}`,
+    ...(o.scheduledAt ? { [SCHEDULED_AT_ANNOTATION]: o.scheduledAt } : {}),
   };
   const namespace = o.block.resource.namespace;
   const spec: Record<string, unknown> = { ...doc.spec, serviceAccountName: o.serviceAccount };
