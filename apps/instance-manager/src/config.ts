@@ -3,6 +3,7 @@
  * flag names are kept where upstream had them.
  */
 import { parseArgs } from 'node:util';
+import type { NodeIdentityDefault } from './planner/node-identity.js';
 
 export interface Config {
   /** `--ops-port` (default 8080): /healthz, /readyz, /metrics. */
@@ -29,6 +30,12 @@ export interface Config {
   region?: string;
   /** `--log-level` (default info). */
   logLevel: string;
+  /**
+   * `--node-identity` (default `auto`): how node roles are authorised when a group's
+   * `spec.eks.configuration.nodeIdentity` is unset: `aws-auth`, `access-entry` (EKS access entries),
+   * or `auto` (access-entry when the cluster's authenticationMode is API, else aws-auth).
+   */
+  nodeIdentity: NodeIdentityDefault;
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
@@ -48,6 +55,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       'drain-timeout': { type: 'string' },
       region: { type: 'string' },
       'log-level': { type: 'string' },
+      'node-identity': { type: 'string' },
     },
   });
   const int = (name: string, v: string | undefined, def: number, min = 0): number => {
@@ -56,6 +64,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
     return n;
   };
+  const identity = values['node-identity'] ?? 'auto';
+  if (identity !== 'auto' && identity !== 'aws-auth' && identity !== 'access-entry')
+    throw new Error(`--node-identity must be auto, aws-auth or access-entry, got ${identity}`);
   const bool = (v: string | undefined, def: boolean) => (v === undefined ? def : v === 'true' || v === '');
   return {
     opsPort: int('ops-port', values['ops-port'], 8080),
@@ -70,5 +81,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     drainTimeoutSeconds: int('drain-timeout', values['drain-timeout'], 60, 1),
     ...(values.region ? { region: values.region } : {}),
     logLevel: values['log-level'] ?? 'info',
+    nodeIdentity: identity,
   };
 }

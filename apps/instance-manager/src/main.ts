@@ -27,6 +27,7 @@ instanceGroupController(manager, {
   resyncMs: config.resyncSeconds * 1000,
   drainTimeoutMs: config.drainTimeoutSeconds * 1000,
   configRetention: config.configRetention,
+  nodeIdentity: config.nodeIdentity,
 });
 manager.handleSignals();
 await manager.start();

@@ -70,6 +70,11 @@ describe('bad input is refused at admission, naming the field', () => {
       /spec\.eks\.minSize: Invalid value.*minSize must not exceed maxSize/,
     ],
     [
+      'nodeIdentity',
+      (ig) => Object.assign(cfg(ig), { nodeIdentity: 'iam-identity-mapping' }),
+      /spec\.eks\.configuration\.nodeIdentity: Unsupported value: "iam-identity-mapping"/,
+    ],
+    [
       'volume type',
       (ig) => Object.assign(cfg(ig), { volumes: [{ name: '/dev/xvda', type: 'gp9' }] }),
       /spec\.eks\.configuration\.volumes\[0\]\.type: Unsupported value: "gp9"/,

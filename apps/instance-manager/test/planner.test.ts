@@ -1,7 +1,11 @@
-/** Table tests of the pure planners: rollout, ASG diff, launch template, naming, user data, crd strategy, aws-auth. */
+/**
+ * Table tests of the pure planners: rollout, ASG diff, launch template, naming, user data, crd strategy,
+ * aws-auth, node identity (aws-auth or EKS access entries).
+ */
 import { describe, expect, test } from '@jest/globals';
 import { stringify } from 'yaml';
 import type { EksSpec } from '../src/api/instancegroup.js';
+import { parseConfig } from '../src/config.js';
 import { planAwsAuth } from '../src/controller/aws-auth.js';
 import { desiredAsg, diffAsg, isInSync, managedKeysValue, onDemandPercentage } from '../src/planner/asg.js';
 import {
@@ -16,7 +20,14 @@ import {
   launchTemplateHash,
   versionsToPrune,
 } from '../src/planner/launch-template.js';
-import { groupNames, resourcePrefix, TAG_MANAGED_KEYS } from '../src/planner/naming.js';
+import { groupNames, ownershipTags, resourcePrefix, TAG_MANAGED_KEYS } from '../src/planner/naming.js';
+import {
+  accessEntryType,
+  isOurAccessEntry,
+  nodeIdentityMode,
+  planAccessEntryEnsure,
+  planAccessEntryRelease,
+} from '../src/planner/node-identity.js';
 import { maxUnavailableCount, type ObservedInstance, planRollingUpdate } from '../src/planner/rollout.js';
 import { kubeletFlags, renderUserData } from '../src/planner/user-data.js';
 
@@ -418,5 +429,89 @@ describe('planAwsAuth', () => {
     const remove = planAwsAuth(foreignYaml, {}, { group: 'ns1/a', roleArn: FOREIGN, present: false });
     expect(remove.changed).toBe(false);
     expect(arns(remove.mapRoles)).toEqual([FOREIGN]);
+  });
+});
+
+describe('node identity', () => {
+  const clusterName = 'prod';
+  test.each([
+    // requested, --node-identity, authenticationMode -> mode or error reason
+    [undefined, 'auto', undefined, 'aws-auth'],
+    [undefined, 'auto', 'CONFIG_MAP', 'aws-auth'],
+    [undefined, 'auto', 'API_AND_CONFIG_MAP', 'aws-auth'],
+    [undefined, 'auto', 'API', 'access-entry'],
+    [undefined, 'access-entry', 'API_AND_CONFIG_MAP', 'access-entry'],
+    [undefined, 'access-entry', undefined, 'access-entry'],
+    [undefined, 'access-entry', 'CONFIG_MAP', 'error:AccessEntriesUnsupported'],
+    [undefined, 'aws-auth', 'API', 'error:AwsAuthUnsupported'],
+    ['access-entry', 'aws-auth', 'API_AND_CONFIG_MAP', 'access-entry'],
+    ['aws-auth', 'access-entry', 'API_AND_CONFIG_MAP', 'aws-auth'],
+    ['aws-auth', 'auto', 'API', 'error:AwsAuthUnsupported'],
+    ['access-entry', 'auto', 'CONFIG_MAP', 'error:AccessEntriesUnsupported'],
+  ] as const)('requested %s, default %s, cluster %s -> %s', (requested, controllerDefault, auth, want) => {
+    const d = nodeIdentityMode({ requested, controllerDefault, authenticationMode: auth, clusterName });
+    if ('error' in d) {
+      expect(`error:${d.error.reason}`).toBe(want);
+      expect(d.error.message).toContain(`nodeIdentity ${requested ?? controllerDefault}`);
+      expect(d.error.message).toContain(auth);
+    } else expect(d.mode).toBe(want);
+  });
+
+  test('entry type follows the OS family', () => {
+    expect(accessEntryType('windows')).toBe('EC2_WINDOWS');
+    for (const f of ['amazonlinux2', 'amazonlinux2023', 'bottlerocket'] as const)
+      expect(accessEntryType(f)).toBe('EC2_LINUX');
+  });
+
+  const ours = ownershipTags({ clusterName, namespace: 'ns1', name: 'a' });
+  const otherCluster = ownershipTags({ clusterName: 'staging', namespace: 'ns1', name: 'a' });
+  test.each([
+    ['no entry -> create', undefined, 'create'],
+    ['ours (any group of the cluster) -> adopt', { tags: ours }, 'adopt'],
+    ['untagged -> use-foreign', { tags: {} }, 'use-foreign'],
+    ['no tags at all -> use-foreign', {}, 'use-foreign'],
+    ['tagged for another cluster -> use-foreign', { tags: otherCluster }, 'use-foreign'],
+    [
+      'only the cluster tag -> use-foreign',
+      { tags: { 'instancegroups.keikoproj.io/ClusterName': clusterName } },
+      'use-foreign',
+    ],
+  ] as const)('ensure: %s', (_what, existing, want) => {
+    expect(planAccessEntryEnsure(existing, clusterName)).toBe(want);
+  });
+
+  test.each([
+    ['gone already -> absent', undefined, 0, 'absent'],
+    ['ours, last user -> delete', { tags: ours }, 0, 'delete'],
+    ['ours, another group uses the role -> keep-shared', { tags: ours }, 1, 'keep-shared'],
+    ['foreign, last user -> keep-foreign', { tags: { team: 'platform' } }, 0, 'keep-foreign'],
+    ['foreign, others too -> keep-foreign', { tags: {} }, 2, 'keep-foreign'],
+    ['another cluster tags -> keep-foreign', { tags: otherCluster }, 0, 'keep-foreign'],
+  ] as const)('release: %s', (_what, existing, users, want) => {
+    expect(planAccessEntryRelease(existing, clusterName, users)).toBe(want);
+  });
+
+  test('ownership needs all three tags of this cluster', () => {
+    expect(isOurAccessEntry(ours, clusterName)).toBe(true);
+    expect(isOurAccessEntry(ours, 'staging')).toBe(false);
+    expect(isOurAccessEntry({ ...ours, 'instancegroups.keikoproj.io/InstanceGroup': '' }, clusterName)).toBe(
+      false,
+    );
+    expect(isOurAccessEntry(undefined, clusterName)).toBe(false);
+  });
+});
+
+describe('--node-identity', () => {
+  test.each([
+    [[], 'auto'],
+    [['--node-identity=aws-auth'], 'aws-auth'],
+    [['--node-identity', 'access-entry'], 'access-entry'],
+  ])('%j -> %s', (argv, want) => {
+    expect(parseConfig(argv, {}).nodeIdentity).toBe(want);
+  });
+  test('anything else is refused, naming the flag', () => {
+    expect(() => parseConfig(['--node-identity=configmap'], {})).toThrow(
+      '--node-identity must be auto, aws-auth or access-entry, got configmap',
+    );
   });
 });

@@ -3,6 +3,7 @@
  * account per file, the node simulator for its cluster, the CRD, and the controller in-process.
  */
 import { fileURLToPath } from 'node:url';
+import { type AccessEntry, ResourceInUseException, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import { AutoScalingGroups, AwsClients, type InstrumentableClient, type ServiceName } from '@keiko/aws-kit';
 import {
   CoreResources,
@@ -91,12 +92,13 @@ export async function setupEnv(prefix: string): Promise<Env> {
 }
 
 /**
- * One gap of moto 5.2.5, bridged in-process: it has no AWS-managed IAM policies unless started with
+ * Gaps of moto 5.2.5, bridged in-process. IAM: it has no AWS-managed IAM policies unless started with
  * MOTO_IAM_LOAD_MANAGED_POLICIES=true, which testkit does not pass (and moto cannot switch on at run
  * time). This in-process shim answers Attach/DetachRolePolicy for `arn:aws:iam::aws:policy/*` and adds
  * them to ListAttachedRolePolicies; everything else (roles, profiles, customer policies) is moto's.
  * (moto's CreateLaunchTemplateVersion UserData bug is fixed in testkit's moto launcher, so every
  * launch template version here carries its user data and every Node its group's labels and taints.)
+ * EKS: access entries, see {@link accessEntriesShim}.
  */
 const shimAttached = new Map<string, Set<string>>();
 export function motoGapsShim(client: InstrumentableClient, service: ServiceName): void {
@@ -118,6 +120,7 @@ export function motoGapsShim(client: InstrumentableClient, service: ServiceName)
       },
       { step: 'initialize', name: 'debugFailures' },
     );
+  if (service === 'eks') accessEntriesShim(client);
   if (service !== 'iam') return;
   client.middlewareStack.add(
     // biome-ignore lint/suspicious/noExplicitAny: SDK middleware signature
@@ -296,4 +299,103 @@ export async function waitForGroup(
   } catch (err) {
     throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`);
   }
+}
+
+/**
+ * The second gap: moto 5.2.5 has no EKS access-entry API (moto/eks/urls.py routes clusters, node
+ * groups and Fargate profiles only). This in-process stand-in answers Create/Describe/Delete/
+ * ListAccessEntries from a map with AWS's shapes and errors (ResourceInUseException when the
+ * principal has an entry, ResourceNotFoundException when it has none, InvalidParameterException
+ * for a type EC2 nodes cannot have or kubernetesGroups on an EC2 entry); every other EKS call
+ * (DescribeCluster included) is moto's. It does not check that the cluster or the role exists.
+ * Shared by every client of the process, keyed by cluster, so tests inspect it through the SDK.
+ */
+const accessEntries = new Map<string, Map<string, AccessEntry>>();
+const ACCESS_ENTRY_COMMANDS = new Set([
+  'CreateAccessEntryCommand',
+  'DescribeAccessEntryCommand',
+  'DeleteAccessEntryCommand',
+  'ListAccessEntriesCommand',
+]);
+/** Access-entry calls answered by the stand-in, by command name (for assertions on what was called). */
+export const accessEntryCalls: { command: string; clusterName: string; principalArn?: string }[] = [];
+function accessEntriesShim(client: InstrumentableClient): void {
+  client.middlewareStack.add(
+    // biome-ignore lint/suspicious/noExplicitAny: SDK middleware signature
+    (next: any, context: any) => async (args: any) => {
+      const command = context.commandName as string;
+      if (!ACCESS_ENTRY_COMMANDS.has(command)) return next(args);
+      const input = args.input as {
+        clusterName: string;
+        principalArn?: string;
+        type?: string;
+        kubernetesGroups?: string[];
+        tags?: Record<string, string>;
+      };
+      accessEntryCalls.push({
+        command,
+        clusterName: input.clusterName,
+        ...(input.principalArn ? { principalArn: input.principalArn } : {}),
+      });
+      const entries = accessEntries.get(input.clusterName) ?? new Map<string, AccessEntry>();
+      accessEntries.set(input.clusterName, entries);
+      const $metadata = { httpStatusCode: 200 };
+      const notFound = () =>
+        new ResourceNotFoundException({
+          message: `The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`,
+          $metadata: { httpStatusCode: 404 },
+          clusterName: input.clusterName,
+        });
+      const principal = input.principalArn ?? '';
+      switch (command) {
+        case 'CreateAccessEntryCommand': {
+          if (entries.has(principal))
+            throw new ResourceInUseException({
+              message: 'The specified access entry resource is already in use on this cluster.',
+              $metadata: { httpStatusCode: 409 },
+              clusterName: input.clusterName,
+            });
+          const type = input.type ?? 'STANDARD';
+          const invalid = (message: string) =>
+            Object.assign(new Error(message), {
+              name: 'InvalidParameterException',
+              $fault: 'client',
+              $metadata: { httpStatusCode: 400 },
+            });
+          if (
+            !['STANDARD', 'EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'EC2', 'HYBRID_LINUX'].includes(type)
+          )
+            throw invalid(`The type ${type} is not valid.`);
+          if (type !== 'STANDARD' && input.kubernetesGroups?.length)
+            throw invalid(`kubernetesGroups cannot be specified for an access entry of type ${type}.`);
+          const name = principal.split('/').pop();
+          const entry: AccessEntry = {
+            clusterName: input.clusterName,
+            principalArn: principal,
+            type,
+            kubernetesGroups: input.kubernetesGroups ?? [],
+            username: type === 'STANDARD' ? principal : 'system:node:{{EC2PrivateDNSName}}',
+            accessEntryArn: `arn:aws:eks:us-east-1:000000000000:access-entry/${input.clusterName}/role/${name}`,
+            createdAt: new Date(),
+            modifiedAt: new Date(),
+            tags: { ...(input.tags ?? {}) },
+          };
+          entries.set(principal, entry);
+          return { output: { accessEntry: structuredClone(entry), $metadata } };
+        }
+        case 'DescribeAccessEntryCommand': {
+          const entry = entries.get(principal);
+          if (!entry) throw notFound();
+          return { output: { accessEntry: structuredClone(entry), $metadata } };
+        }
+        case 'DeleteAccessEntryCommand': {
+          if (!entries.delete(principal)) throw notFound();
+          return { output: { $metadata } };
+        }
+        default:
+          return { output: { accessEntries: [...entries.keys()].sort(), $metadata } };
+      }
+    },
+    { step: 'initialize', name: 'accessEntriesShim' },
+  );
 }

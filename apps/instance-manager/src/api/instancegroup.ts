@@ -204,6 +204,12 @@ export const EksConfiguration = Type.Object(
     userData: opt(Type.Array(UserData, { description: 'User-data stages.', maxItems: 20 })),
     roleName: opt(name('Existing IAM role for the nodes.')),
     instanceProfileName: opt(name('Existing instance profile for the nodes.')),
+    nodeIdentity: opt(
+      StringEnum(['aws-auth', 'access-entry'], {
+        description:
+          'How the node role is authorised in the cluster: an aws-auth mapping or an EKS access entry (default: the controller --node-identity, auto = access-entry on API-only clusters, else aws-auth).',
+      }),
+    ),
     managedPolicies: opt(
       Type.Array(name('Policy name or ARN.'), { description: 'Policies for the node role.', maxItems: 20 }),
     ),
@@ -375,6 +381,9 @@ export const InstanceGroupStatus = Type.Object(
     latestTemplateVersion: opt(name('Newest launch template version.')),
     activeScalingGroupName: opt(name('ASG in use.')),
     nodesInstanceRoleArn: opt(name('Node IAM role ARN.')),
+    nodeIdentity: opt(
+      name('How the node role is authorised: aws-auth or access-entry (the mode in effect).'),
+    ),
     strategyResourceName: opt(name('Custom resource of the crd strategy.')),
     strategyResourceNamespace: opt(name('Its namespace.')),
     strategyRetryCount: opt(Type.Integer({ description: 'crd strategy resubmissions.' })),

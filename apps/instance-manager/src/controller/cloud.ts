@@ -30,6 +30,11 @@ import {
   type RequestLaunchTemplateData,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateAccessEntryCommand,
+  DeleteAccessEntryCommand,
+  DescribeAccessEntryCommand,
+} from '@aws-sdk/client-eks';
+import {
   AddRoleToInstanceProfileCommand,
   AttachRolePolicyCommand,
   CreateInstanceProfileCommand,
@@ -76,10 +81,22 @@ export interface ClusterFacts {
   certificateAuthority: string;
   serviceCidr: string;
   vpcId?: string;
+  /** `accessConfig.authenticationMode` (API, API_AND_CONFIG_MAP, CONFIG_MAP), when reported. */
+  authenticationMode?: string;
+}
+
+/** An EKS access entry as the reconciler needs it. */
+export interface AccessEntryFacts {
+  principalArn: string;
+  type?: string;
+  tags: Record<string, string>;
 }
 
 const TTL = { network: 180_000, iam: 60_000, hooks: 60_000, ssm: 3_600_000 };
 const iamTag = (kind: string, name: string) => `iam:${kind}:${name}`;
+const accessEntryTag = (cluster: string, principal: string) => `eks:access-entry:${cluster}:${principal}`;
+const isEksNotFound = (err: unknown) =>
+  (err as Error).name === 'ResourceNotFoundException' || classifyAwsError(err) === 'not-found';
 
 export class Cloud {
   readonly asgs: AutoScalingGroups;
@@ -101,7 +118,63 @@ export class Cloud {
       certificateAuthority: cluster.certificateAuthority?.data ?? '',
       serviceCidr: cluster.kubernetesNetworkConfig?.serviceIpv4Cidr ?? '172.20.0.0/16',
       ...(cluster.resourcesVpcConfig?.vpcId ? { vpcId: cluster.resourcesVpcConfig.vpcId } : {}),
+      ...(cluster.accessConfig?.authenticationMode
+        ? { authenticationMode: cluster.accessConfig.authenticationMode }
+        : {}),
     };
+  }
+
+  // ---- EKS access entries ----
+
+  /** The access entry of `principalArn`, or undefined. Cached like IAM reads; writes invalidate. */
+  async accessEntry(clusterName: string, principalArn: string): Promise<AccessEntryFacts | undefined> {
+    return this.aws.cachedRead(
+      'eks',
+      'DescribeAccessEntry',
+      { clusterName, principalArn },
+      { ttlMs: TTL.iam, tags: [accessEntryTag(clusterName, principalArn)] },
+      async () => {
+        try {
+          const e = (await this.aws.eks.send(new DescribeAccessEntryCommand({ clusterName, principalArn })))
+            .accessEntry;
+          return e
+            ? { principalArn, ...(e.type ? { type: e.type } : {}), tags: { ...(e.tags ?? {}) } }
+            : undefined;
+        } catch (err) {
+          if (isEksNotFound(err)) return undefined;
+          throw err;
+        }
+      },
+    );
+  }
+
+  /** Creates the entry with `tags`; `false` when one exists already (someone else's or a race). */
+  async createAccessEntry(
+    clusterName: string,
+    principalArn: string,
+    type: string,
+    tags: Record<string, string>,
+  ): Promise<boolean> {
+    try {
+      await this.aws.eks.send(new CreateAccessEntryCommand({ clusterName, principalArn, type, tags }));
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ResourceInUseException') return false;
+      throw err;
+    } finally {
+      this.aws.invalidate(accessEntryTag(clusterName, principalArn));
+    }
+  }
+
+  /** Deletes the entry; gone already is fine. */
+  async deleteAccessEntry(clusterName: string, principalArn: string): Promise<void> {
+    try {
+      await this.aws.eks.send(new DeleteAccessEntryCommand({ clusterName, principalArn }));
+    } catch (err) {
+      if (!isEksNotFound(err)) throw err;
+    } finally {
+      this.aws.invalidate(accessEntryTag(clusterName, principalArn));
+    }
   }
 
   /** Subnet ids for ids or Name tags (within the cluster VPC), de-duplicated and sorted. */

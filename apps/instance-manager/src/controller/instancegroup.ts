@@ -41,8 +41,15 @@ import {
   versionsToPrune,
 } from '../planner/launch-template.js';
 import { type GroupRef, groupNames, isOwnedBy, ownershipTags, TAG_MANAGED_KEYS } from '../planner/naming.js';
+import {
+  accessEntryType,
+  type NodeIdentity,
+  type NodeIdentityDefault,
+  nodeIdentityMode,
+} from '../planner/node-identity.js';
 import { maxUnavailableCount, type ObservedInstance, planRollingUpdate } from '../planner/rollout.js';
-import { renderUserData } from '../planner/user-data.js';
+import { type OsFamily, renderUserData } from '../planner/user-data.js';
+import { ensureAccessEntry, releaseAccessEntry } from './access-entries.js';
 import { syncAwsAuth } from './aws-auth.js';
 import { countingAwsCalls } from './aws-calls.js';
 import { Cloud, NotFoundInAws } from './cloud.js';
@@ -66,6 +73,11 @@ export interface InstanceGroupControllerOptions {
   drainTimeoutMs?: number;
   /** Old launch template versions kept (upstream `--config-retention`, default 2). */
   configRetention?: number;
+  /**
+   * How node roles are authorised when a group's `nodeIdentity` is unset (`--node-identity`, default
+   * `auto`: access entries on clusters whose authenticationMode is API, aws-auth otherwise).
+   */
+  nodeIdentity?: NodeIdentityDefault;
   registry?: Registry;
 }
 
@@ -271,6 +283,13 @@ export function instanceGroupController(manager: Manager, options: InstanceGroup
 
     // Observe what the spec refers to.
     const cluster = await cloud.cluster(cfg.clusterName);
+    const identity = nodeIdentityMode({
+      requested: cfg.nodeIdentity,
+      controllerDefault: options.nodeIdentity ?? 'auto',
+      authenticationMode: cluster.authenticationMode,
+      clusterName: cfg.clusterName,
+    });
+    if ('error' in identity) throw new NotFoundInAws(identity.error.reason, identity.error.message);
     const vpcId = cluster.vpcId;
     const family = osFamily(annotations, cfg);
     const arm = /^[a-z]+\d+g/.test(cfg.instanceType);
@@ -424,8 +443,7 @@ export function instanceGroupController(manager: Manager, options: InstanceGroup
       currentMax: desired.maxSize,
     });
 
-    if (roleArn)
-      await syncAwsAuth(ctx.client, { group: key, roleArn, present: true, windows: family === 'windows' });
+    if (roleArn) await syncNodeIdentity(group, ref, identity.mode, roleArn, family, status, ctx);
 
     // Instances and their Nodes.
     const members = (asg.Instances ?? []).filter((i) => !i.LifecycleState?.startsWith('Terminating'));
@@ -562,6 +580,64 @@ export function instanceGroupController(manager: Manager, options: InstanceGroup
     return { requeueAfter: jitter(resyncMs) };
   }
 
+  /**
+   * Other groups of `clusterName` (not being deleted) whose status says their role `roleArn` is
+   * authorised by an access entry.
+   */
+  function accessEntryUsers(key: string, clusterName: string, roleArn: string): number {
+    return controller.primary.store.list().filter((g) => {
+      if (`${g.metadata.namespace}/${g.metadata.name}` === key || g.metadata.deletionTimestamp) return false;
+      if (g.status?.nodeIdentity !== 'access-entry' || g.status.nodesInstanceRoleArn !== roleArn)
+        return false;
+      let cluster = g.spec.eks?.configuration?.clusterName;
+      try {
+        cluster = effectiveSpec(g).spec.eks?.configuration?.clusterName ?? cluster;
+      } catch {
+        // Bad defaults: the group's own spec decides.
+      }
+      return cluster === clusterName;
+    }).length;
+  }
+
+  /**
+   * Authorises `roleArn` the way `mode` says, then releases what the group used before when the
+   * mode or the role changed (the new one first, so nodes never lose access in between).
+   */
+  async function syncNodeIdentity(
+    group: InstanceGroup,
+    ref: GroupRef,
+    mode: NodeIdentity,
+    roleArn: string,
+    family: OsFamily,
+    status: StatusBuilder,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const key = `${ref.namespace}/${ref.name}`;
+    if (mode === 'aws-auth') {
+      await syncAwsAuth(ctx.client, { group: key, roleArn, present: true, windows: family === 'windows' });
+    } else {
+      const outcome = await ensureAccessEntry(cloud, ref, roleArn, accessEntryType(family));
+      if (outcome === 'created')
+        await ctx.recorder.event(group, {
+          type: 'Normal',
+          reason: 'AccessEntryCreated',
+          action: 'Create',
+          note: `EKS access entry ${accessEntryType(family)} for ${roleArn}`,
+        });
+    }
+    status.set({ nodeIdentity: mode });
+    const prevRole = group.status?.nodesInstanceRoleArn;
+    // Groups from before this field (or upstream's) used aws-auth.
+    const prevMode = (group.status?.nodeIdentity as NodeIdentity | undefined) ?? 'aws-auth';
+    if (!prevRole || (prevRole === roleArn && prevMode === mode)) return;
+    if (prevMode === 'access-entry')
+      // This group moved to aws-auth or to another role: only the other groups count.
+      await releaseAccessEntry(cloud, ref.clusterName, prevRole, () =>
+        accessEntryUsers(key, ref.clusterName, prevRole),
+      );
+    else await syncAwsAuth(ctx.client, { group: key, roleArn: prevRole, present: false });
+  }
+
   async function deleteGroup(
     group: InstanceGroup,
     spec: InstanceGroupSpec,
@@ -597,7 +673,19 @@ export function instanceGroupController(manager: Manager, options: InstanceGroup
       const lt = await cloud.launchTemplate(names.launchTemplate);
       if (lt && isOwnedBy(lt.Tags, ref)) await cloud.deleteLaunchTemplate(lt);
       const roleArn = group.status?.nodesInstanceRoleArn;
-      if (roleArn) await syncAwsAuth(ctx.client, { group: key, roleArn, present: false });
+      if (roleArn) {
+        // The status records the mode in effect; an explicit access-entry choice also counts, in case
+        // the entry was made but the status write after it was lost (a crash in between).
+        const entries =
+          group.status?.nodeIdentity === 'access-entry' ||
+          (!group.status?.nodeIdentity && (cfg.nodeIdentity ?? options.nodeIdentity) === 'access-entry');
+        if (entries)
+          await releaseAccessEntry(cloud, cfg.clusterName, roleArn, () =>
+            accessEntryUsers(key, cfg.clusterName, roleArn),
+          );
+        // A no-op unless this group is recorded as needing an aws-auth entry it added.
+        await syncAwsAuth(ctx.client, { group: key, roleArn, present: false });
+      }
       if (!cfg.roleName && !cfg.instanceProfileName) {
         const role = await cloud.role(names.role);
         if (role && isOwnedBy(role.Tags, ref)) await cloud.deleteNodeRole(names.role);
