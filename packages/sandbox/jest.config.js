@@ -1,4 +1,4 @@
 import { jestConfig } from '../../jest.config.base.js';
 
-// Pure tests only: the sandbox itself starts a whole control plane (see README's `./dev run`).
+// No shared control plane: the end-to-end test starts the sandbox, which starts its own.
 export default jestConfig();

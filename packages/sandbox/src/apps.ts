@@ -9,9 +9,13 @@
  *   "mode": "controller",               // or "once": run to completion (a CLI such as governor)
  *   "aws": true, "argo": false,         // what it needs from the sandbox
  *   "crds": "../../deploy/charts/<tool>/crds",
- *   "examples": "../../examples/<tool>"
+ *   "examples": "../../examples/<tool>"  // *.yaml manifests and *.aws.yaml fixtures (./fixtures.ts)
  * } }
  * ```
+ *
+ * The sandbox's Argo runs with instanceID `keiko-sandbox`, so an app that submits workflows sets its
+ * instance-id flag to that in `args`. Every app listed here must also be a devDependency of
+ * @keiko/sandbox, so that turbo builds it before the sandbox's end-to-end test (a test checks this).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

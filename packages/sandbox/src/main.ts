@@ -1,18 +1,27 @@
 /**
  * `./dev run`: the whole suite on this machine. Starts the local control plane, the AWS emulator with a
- * seeded account and the node simulator, installs every app's CRDs from its chart, runs every app as
- * its own process (the bundled entry point its image runs, with the flags its chart sets), applies the
- * examples, and shows a live view until Ctrl-C, which stops everything.
+ * seeded account and the node simulator, creates the examples' AWS fixtures, installs every app's CRDs
+ * from its chart, runs every app as its own process (the bundled entry point its image runs, with the
+ * flags its chart sets), applies the examples, and shows a live view until Ctrl-C, which stops
+ * everything. It prints "all examples converged in N s" once every example is in the state it states
+ * (./examples.ts).
  *
- * Flags: `--no-view` (log lines instead of the refreshing view), `--exit-when-ready` (exit 0 once every
- * example object reports Ready, 1 on timeout: used by tests), `--ready-timeout=<seconds>` (default 300).
+ * Flags:
+ * - `--no-view`: log lines instead of the refreshing view (also when stdout is not a terminal);
+ * - `--exit-when-ready`: exit 0 once every example converged, 1 on timeout or a crashed app;
+ * - `--ready-timeout=<seconds>` (default 300);
+ * - `--only=<app>,<app>`: start only these apps (and their examples);
+ * - `--no-examples`: start the apps, apply nothing;
+ * - `--state-file=<path>`: keep a JSON file with the kubeconfig, the emulator's endpoint, the
+ *   processes and each example's state up to date (for tests and scripts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreResources, KubeClient, type KubeObject, type Resource } from '@keiko/operator-kit';
+import { AwsClients } from '@keiko/aws-kit';
+import { CoreResources, KubeClient, type KubeObject } from '@keiko/operator-kit';
 import {
   ArgoWorkflows,
   applyManifests,
@@ -20,17 +29,30 @@ import {
   ControlPlane,
   createTestAwsAccount,
   freePort,
+  INSTANCE_ID_ANNOTATION,
   type Manifest,
   MotoServer,
   NodeSimulator,
-  parseManifests,
   type TestAwsAccount,
 } from '@keiko/testkit';
 import { discoverApps, type SandboxApp, yamlFiles } from './apps.js';
+import { crdsOf, waitEstablished } from './crds.js';
 import {
+  type ExampleObject,
+  type ExampleState,
+  exampleStates,
+  objectsToCheck,
+  readManifests,
+} from './examples.js';
+import { createAwsFixture, type FixtureGroup, isAwsFixtureFile, parseAwsFixture } from './fixtures.js';
+import { nodeGroupOf } from './groups.js';
+import { startPricingStandIn } from './pricing.js';
+import {
+  fitToHeight,
   type KindView,
   type NodeView,
   type ProcessView,
+  renderExamples,
   renderKind,
   renderNodes,
   renderProcesses,
@@ -39,22 +61,30 @@ import {
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
-const value = (name: string, dflt: string) =>
-  argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
+const value = (name: string) =>
+  argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=');
 const liveView = !flag('no-view') && process.stdout.isTTY === true;
 const exitWhenReady = flag('exit-when-ready');
-const readyTimeoutMs = Number(value('ready-timeout', '300')) * 1000;
+const readyTimeoutMs = Number(value('ready-timeout') ?? '300') * 1000;
+const only = value('only')
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const withExamples = !flag('no-examples');
+const stateFile = value('state-file');
 
 const CLUSTER = 'keiko-sandbox';
 const SYSTEM_NAMESPACE = 'keiko-system';
-const NODE_GROUP_LABELS = [
-  'instancemgr.keikoproj.io/instancegroup',
-  'eks.amazonaws.com/nodegroup',
-  'keiko.dev/node-group',
-];
+/** Argo's instanceID in the sandbox; apps that submit workflows are configured with it (their keiko.sandbox args). */
+const ARGO_INSTANCE_ID = 'keiko-sandbox';
 
+const seconds = () => Math.round(process.uptime());
 const say = (m: string) => {
-  if (!liveView) console.log(`[sandbox] ${m}`);
+  if (!liveView) console.log(`[sandbox] ${String(seconds()).padStart(4)} s  ${m}`);
 };
 
 interface Running {
@@ -63,55 +93,21 @@ interface Running {
   opsPort: number;
   logFile: string;
   exit?: number | null;
-  healthy?: boolean;
 }
 
-interface CrdInfo {
-  resource: Resource;
-  columns: { name: string; jsonPath: string }[];
-}
-
-function crdsOf(files: string[]): { manifests: Manifest[]; kinds: CrdInfo[] } {
-  const manifests = files.flatMap((f) => parseManifests(readFileSync(f, 'utf8')));
-  const kinds = manifests
-    .filter((m) => m.kind === 'CustomResourceDefinition')
-    .map((m) => {
-      const spec = m.spec as {
-        group: string;
-        scope: string;
-        names: { plural: string; kind: string };
-        versions: {
-          name: string;
-          storage?: boolean;
-          additionalPrinterColumns?: { name: string; jsonPath: string }[];
-        }[];
-      };
-      const version = spec.versions.find((v) => v.storage) ?? spec.versions[0];
-      return {
-        resource: {
-          group: spec.group,
-          version: version?.name ?? 'v1',
-          plural: spec.names.plural,
-          kind: spec.names.kind,
-          namespaced: spec.scope === 'Namespaced',
-        },
-        columns: (version?.additionalPrinterColumns ?? []).filter((c) => c.name.toLowerCase() !== 'age'),
-      };
-    });
-  return { manifests, kinds };
-}
-
-function isReady(o: Record<string, unknown>): boolean {
-  const conditions =
-    (o.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
-  return conditions.some(
-    (c) => ['Ready', 'Complete', 'Completed', 'Succeeded'].includes(c.type) && c.status === 'True',
-  );
+function writeState(state: unknown): void {
+  if (!stateFile) return;
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${stateFile}.tmp`, stateFile);
 }
 
 async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'keiko-sandbox-'));
-  const apps = discoverApps(repoRoot);
+  const apps = discoverApps(repoRoot).filter((a) => !only || only.includes(a.name));
+  if (only) {
+    const unknown = only.filter((n) => !apps.some((a) => a.name === n));
+    if (unknown.length) throw new Error(`--only: no app named ${unknown.join(', ')} declares keiko.sandbox`);
+  }
   say(`apps: ${apps.map((a) => a.name).join(', ') || '(none yet)'}`);
   const stops: (() => Promise<unknown>)[] = [];
   const running: Running[] = [];
@@ -133,18 +129,40 @@ async function main(): Promise<number> {
     const client = await KubeClient.fromKubeConfig(kc, 'keiko-sandbox');
     stops.push(async () => client.transport.close());
 
+    const exampleFiles = withExamples ? apps.flatMap((a) => yamlFiles(a.examplesDir)) : [];
+    const fixtures = exampleFiles
+      .filter(isAwsFixtureFile)
+      .map((f) => parseAwsFixture(f.slice(repoRoot.length + 1), readFileSync(f, 'utf8')));
+
     let account: TestAwsAccount | undefined;
+    let aws: AwsClients | undefined;
+    let sim: NodeSimulator | undefined;
+    let motoEndpoint: string | undefined;
+    let pricingEndpoint: string | undefined;
+    const groups: FixtureGroup[] = [];
     if (apps.some((a) => a.aws) || apps.length === 0) {
       say('starting the AWS emulator (moto) and seeding an account');
       // Managed policies loaded, so a controller can attach AmazonEKSWorkerNodePolicy & co. as on AWS.
       const moto = await MotoServer.start({ env: { MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' } });
       stops.push(() => moto.stop());
+      motoEndpoint = moto.endpoint;
+      // moto has no Pricing API: a stand-in answers on-demand prices (./pricing.ts).
+      const pricing = await startPricingStandIn();
+      stops.push(() => pricing.stop());
+      pricingEndpoint = pricing.endpoint;
       account = await createTestAwsAccount({
         endpoint: moto.endpoint,
         clusterName: CLUSTER,
         region: 'us-west-2',
       });
-      const sim = await NodeSimulator.start({
+      aws = await AwsClients.create({
+        region: account.region,
+        endpoint: account.endpoint,
+        credentials: account.credentials,
+      });
+      const clients = aws;
+      stops.push(async () => clients.destroy());
+      sim = await NodeSimulator.start({
         kubeConfig: kc,
         endpoint: moto.endpoint,
         accountId: account.accountId,
@@ -153,14 +171,19 @@ async function main(): Promise<number> {
         bootDelayMs: 3_000,
         onError: () => {},
       });
-      stops.push(() => sim.stop());
+      const simulator = sim;
+      stops.push(() => simulator.stop());
+      for (const fixture of fixtures) {
+        say(`creating the AWS fixtures of ${fixture.file}`);
+        groups.push(...(await createAwsFixture(aws, account, fixture)));
+      }
     }
 
     if (apps.some((a) => a.argo)) {
       say('starting Argo Workflows (workflow-controller; kwok finishes workflow pods)');
       const argo = await ArgoWorkflows.start({
         kubeconfigPath: cp.kubeconfigPath,
-        instanceID: 'addon-manager-workflow-controller',
+        instanceID: ARGO_INSTANCE_ID,
       });
       stops.push(() => argo.stop());
     }
@@ -186,6 +209,7 @@ async function main(): Promise<number> {
           env: {
             ...process.env,
             ...(account?.env() ?? {}),
+            ...(pricingEndpoint ? { AWS_ENDPOINT_URL_PRICING: pricingEndpoint } : {}),
             ...app.env,
             KUBECONFIG: cp.kubeconfigPath,
             POD_NAMESPACE: SYSTEM_NAMESPACE,
@@ -205,24 +229,33 @@ async function main(): Promise<number> {
       say(`started ${app.name} (${app.mode}), log ${logFile}`);
     }
 
-    const examples = apps.flatMap((a) => yamlFiles(a.examplesDir));
-    for (const file of examples) {
-      say(`applying ${file.slice(repoRoot.length + 1)}`);
-      await applyManifests(kc, parseManifests(readFileSync(file, 'utf8'))).catch((err: unknown) => {
-        say(`  could not apply ${file}: ${err instanceof Error ? err.message : err}`);
-      });
+    const applied: { file: string; manifest: Manifest }[] = [];
+    for (const file of exampleFiles.filter((f) => !isAwsFixtureFile(f))) {
+      const rel = file.slice(repoRoot.length + 1);
+      say(`applying ${rel}`);
+      const manifests = readManifests(file);
+      await applyManifests(kc, manifests).then(
+        () => applied.push(...manifests.map((manifest) => ({ file: rel, manifest }))),
+        (err: unknown) => say(`  could not apply ${rel}: ${err instanceof Error ? err.message : err}`),
+      );
     }
+    const objects: ExampleObject[] = objectsToCheck(
+      applied,
+      new Set(crds.kinds.map((k) => `${k.apiVersion}/${k.resource.kind}`)),
+    );
 
     const kubectl = binaryPath('kubectl');
     const intro = [
       `kubeconfig: ${cp.kubeconfigPath}   logs: ${workDir}`,
       `try:  export KUBECONFIG=${cp.kubeconfigPath}; alias kubectl=${kubectl}`,
-      `      kubectl get ${crds.kinds.map((k) => k.resource.plural).join(',') || 'nodes'} -A;  kubectl get nodes -L ${NODE_GROUP_LABELS[0]}`,
+      `      kubectl get ${crds.kinds.map((k) => k.resource.plural).join(',') || 'nodes'} -A;  kubectl get nodes -L node.kubernetes.io/role`,
       'Ctrl-C stops everything.',
     ];
     if (!liveView) for (const l of intro) say(l);
 
     const started = Date.now();
+    let convergedAt: number | undefined;
+    let convergedSeconds: number | undefined;
     let lastSummary = '';
     return await new Promise<number>((done) => {
       const finish = (code: number) => {
@@ -248,15 +281,18 @@ async function main(): Promise<number> {
           await client
             .list<
               KubeObject & {
-                spec?: { unschedulable?: boolean };
+                spec?: { unschedulable?: boolean; providerID?: string };
                 status?: { conditions?: { type: string; status: string }[] };
               }
             >(CoreResources.nodes)
             .catch(() => ({ items: [] }))
         ).items;
+        const instanceTags = new Map(
+          ((await sim?.instances().catch(() => [])) ?? []).map((i) => [i.instanceId, i.tags]),
+        );
         const nodeViews: NodeView[] = nodes.map((n) => ({
           name: n.metadata.name ?? '',
-          group: NODE_GROUP_LABELS.map((l) => n.metadata.labels?.[l]).find(Boolean) ?? '(none)',
+          group: nodeGroupOf(n, instanceTags, INSTANCE_ID_ANNOTATION),
           ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
           unschedulable: n.spec?.unschedulable === true,
         }));
@@ -277,59 +313,90 @@ async function main(): Promise<number> {
             return { name: r.app.name, state: ok ? 'ready' : 'starting', detail: `:${r.opsPort}` };
           }),
         );
-        const examplesObjects = views.flatMap((v) => v.objects);
-        const ready = examplesObjects.filter(isReady).length;
+        const states: ExampleState[] = await exampleStates(
+          kc,
+          objects,
+          groups,
+          aws,
+          running.filter((r) => r.app.mode === 'once').map((r) => ({ name: r.app.name, exit: r.exit })),
+        );
+        const converged = states.every((s) => s.ok);
+        if (converged && convergedAt === undefined) {
+          convergedAt = Date.now();
+          convergedSeconds = seconds();
+          say(
+            `all examples converged in ${convergedSeconds} s (${states.length} examples; ${Math.round((convergedAt - started) / 1000)} s after they were applied)`,
+          );
+        }
+        writeState({
+          pid: process.pid,
+          kubeconfig: cp.kubeconfigPath,
+          awsEndpoint: motoEndpoint,
+          pricingEndpoint,
+          awsRegion: account?.region,
+          logs: workDir,
+          processes: running.map((r) => ({
+            name: r.app.name,
+            pid: r.proc.pid,
+            opsPort: r.opsPort,
+            exit: r.exit,
+          })),
+          examples: states,
+          convergedSeconds,
+        });
         if (liveView) {
           const lines = [
-            `Keiko sandbox  ${new Date().toISOString().slice(11, 19)}  (${Math.round((Date.now() - started) / 1000)} s)`,
+            `Keiko sandbox  ${new Date().toISOString().slice(11, 19)}  (${seconds()} s)  ${
+              convergedSeconds === undefined
+                ? `${states.filter((s) => s.ok).length}/${states.length} examples converged`
+                : `all examples converged in ${convergedSeconds} s`
+            }`,
             ...intro,
             '',
             ...renderProcesses(processes),
             '',
             ...renderNodes(nodeViews),
             '',
+            ...renderExamples(states),
+            '',
             ...views.flatMap((v) => [...renderKind(v), '']),
           ];
-          process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
+          const fitted = fitToHeight(lines, (process.stdout.rows ?? 50) - 1);
+          process.stdout.write(`\x1b[H\x1b[2J${fitted.join('\n')}\n`);
         } else {
-          const summary = `${ready}/${examplesObjects.length} objects ready; nodes ${nodeViews.filter((n) => n.ready).length}/${nodeViews.length} ready; ${processes.map((p) => `${p.name}=${p.state}`).join(' ')}`;
+          const waiting = states.filter((s) => !s.ok).map((s) => `${s.name}: ${s.why}`);
+          const summary = `${states.length - waiting.length}/${states.length} examples converged; nodes ${nodeViews.filter((n) => n.ready).length}/${nodeViews.length} ready; ${processes.map((p) => `${p.name}=${p.state}`).join(' ')}${waiting.length ? `\n    waiting: ${waiting.join('\n             ')}` : ''}`;
           if (summary !== lastSummary) say(summary);
           lastSummary = summary;
         }
+        const crashed = processes.some((p) => p.state.startsWith('exited') && p.state !== 'exited 0');
         if (exitWhenReady) {
-          const crashed = processes.some((p) => p.state.startsWith('exited') && p.state !== 'exited 0');
-          if (crashed) return finish(1);
-          if (examplesObjects.length > 0 && ready === examplesObjects.length) return finish(0);
-          if (apps.length === 0 && nodeViews.length >= 0 && Date.now() - started > 1_000) return finish(0);
-          if (Date.now() - started > readyTimeoutMs) return finish(1);
+          if (crashed) {
+            say(`an app exited: ${processes.map((p) => `${p.name}=${p.state}`).join(' ')}`);
+            return finish(1);
+          }
+          if (converged) return finish(0);
+          if (Date.now() - started > readyTimeoutMs) {
+            say(`not converged after ${readyTimeoutMs / 1000} s`);
+            return finish(1);
+          }
         }
       };
       let busy = false;
       const timer = setInterval(() => {
         if (busy) return;
         busy = true;
-        tick().finally(() => {
-          busy = false;
-        });
+        tick()
+          .catch((err: unknown) => say(`view: ${err instanceof Error ? err.message : err}`))
+          .finally(() => {
+            busy = false;
+          });
       }, 2_000);
     });
   } finally {
     say('stopping everything');
     await stopAll();
     say('stopped; nothing left running');
-  }
-}
-
-async function waitEstablished(client: KubeClient, kinds: CrdInfo[]): Promise<void> {
-  for (const k of kinds) {
-    for (let i = 0; i < 100; i++) {
-      const ok = await client.listPage(k.resource, { limit: 1 }).then(
-        () => true,
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 }
 

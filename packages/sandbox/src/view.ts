@@ -1,6 +1,7 @@
 /**
  * The live terminal view: every custom resource kind the sandbox installed, with its CRD's printer
- * columns (what `kubectl get` shows), the nodes per node group, and each controller's health.
+ * columns (what `kubectl get` shows), the nodes per node group (./groups.ts), each example against
+ * its expected state, and each controller's health.
  * Rendered as plain text; main.ts redraws it in place.
  */
 import { display, evaluate } from './jsonpath.js';
@@ -89,5 +90,35 @@ export function renderProcesses(ps: ProcessView[]): string[] {
       ['NAME', 'STATE', 'DETAIL'],
       ps.map((p) => [p.name, p.state, p.detail ?? '']),
     ).map((l) => `  ${l}`),
+  ];
+}
+
+/**
+ * The examples against their expected states: one line once all are there, else the ones still
+ * waiting (at most `maxRows`), each with the first thing it still lacks.
+ */
+export function renderExamples(
+  states: { name: string; expected: string; ok: boolean; why: string }[],
+  maxRows = 6,
+): string[] {
+  const waiting = states.filter((s) => !s.ok);
+  if (waiting.length === 0) return [`Examples: all ${states.length} in their expected state`];
+  const rows = waiting.slice(0, maxRows).map((s) => {
+    const [first = '', ...rest] = s.why.split('; ');
+    return [s.name, `${first.slice(0, 90)}${rest.length ? ` (+${rest.length} more)` : ''}`];
+  });
+  return [
+    `Examples (${states.length - waiting.length}/${states.length} in their expected state; waiting for)`,
+    ...table(['EXAMPLE', 'NOW'], rows).map((l) => `  ${l}`),
+    ...(waiting.length > maxRows ? [`  ... ${waiting.length - maxRows} more`] : []),
+  ];
+}
+
+/** The view cut to the terminal's height, so a redraw never scrolls. */
+export function fitToHeight(lines: string[], rows: number): string[] {
+  if (lines.length <= rows) return lines;
+  return [
+    ...lines.slice(0, rows - 1),
+    `... ${lines.length - rows + 1} more lines (a taller terminal shows them)`,
   ];
 }
