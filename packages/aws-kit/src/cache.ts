@@ -3,7 +3,9 @@
  *
  * - Identical reads in flight share one call: the second caller joins the first's promise.
  * - A successful answer is kept for the TTL given per call (ASGs and launch templates seconds,
- *   instance types hours); a failure is never kept.
+ *   instance types hours); a failure is never kept. A caller's TTL also bounds the age of a stored
+ *   answer it accepts: `{ ttlMs: 0 }` always calls AWS (or joins a call already in flight), even
+ *   when another caller stored an answer with a longer TTL.
  * - Every entry carries resource tags (e.g. `asg:my-group`); a write invalidates the tags it
  *   touched, and an answer still in flight when its tags are invalidated is returned to the callers
  *   that were already waiting but not stored, so no later reader sees the pre-write state.
@@ -12,7 +14,10 @@
  */
 
 export interface CacheLookup {
-  /** Milliseconds the answer stays fresh. 0 coalesces concurrent calls but keeps nothing. */
+  /**
+   * Milliseconds the answer stays fresh, and the oldest stored answer this caller accepts. 0 coalesces
+   * concurrent calls but neither keeps nor serves a stored answer.
+   */
   ttlMs: number;
   /** Resource tags that writes invalidate. */
   tags: readonly string[];
@@ -24,6 +29,8 @@ interface Entry {
   promise: Promise<unknown>;
   /** undefined while the call is in flight. */
   expiresAt: number | undefined;
+  /** When the answer arrived; undefined while the call is in flight. */
+  storedAt: number | undefined;
   tags: readonly string[];
 }
 
@@ -50,7 +57,8 @@ export class TtlCache {
         observe?.('coalesced');
         return existing.promise as Promise<T>;
       }
-      if (existing.expiresAt > this.now()) {
+      const now = this.now();
+      if (existing.expiresAt > now && now - (existing.storedAt ?? now) < lookup.ttlMs) {
         observe?.('hit');
         return existing.promise as Promise<T>;
       }
@@ -58,14 +66,16 @@ export class TtlCache {
     }
     observe?.('miss');
     const promise = load();
-    const entry: Entry = { promise, expiresAt: undefined, tags: lookup.tags };
+    const entry: Entry = { promise, expiresAt: undefined, storedAt: undefined, tags: lookup.tags };
     this.store(key, entry);
     try {
       const value = await promise;
       // Still ours (not invalidated or replaced meanwhile)? Then it may be served until the TTL ends.
       if (this.entries.get(key) === entry) {
-        if (lookup.ttlMs > 0) entry.expiresAt = this.now() + lookup.ttlMs;
-        else this.remove(key);
+        if (lookup.ttlMs > 0) {
+          entry.storedAt = this.now();
+          entry.expiresAt = entry.storedAt + lookup.ttlMs;
+        } else this.remove(key);
       }
       return value;
     } catch (err) {

@@ -94,6 +94,21 @@ describe('TtlCache', () => {
     expect(await cache.get('slow', lookup, async () => 42)).toBe(42);
   });
 
+  test("a caller's TTL bounds the age of the answer it accepts; 0 always reads afresh", async () => {
+    let now = 0;
+    const cache = new TtlCache(() => now);
+    let loads = 0;
+    const load = async () => ++loads;
+    expect(await cache.get('k', { ttlMs: 60_000, tags: [] }, load)).toBe(1);
+    now = 5_000;
+    expect(await cache.get('k', { ttlMs: 60_000, tags: [] }, load)).toBe(1); // within both TTLs
+    expect(await cache.get('k', { ttlMs: 1_000, tags: [] }, load)).toBe(2); // 5 s old is too old for 1 s
+    expect(await cache.get('k', { ttlMs: 0, tags: [] }, load)).toBe(3); // fresh, although stored 0 ms ago
+    expect(await cache.get('k', { ttlMs: 0, tags: [] }, load)).toBe(4);
+    // A 0-TTL read stores nothing, so the next long-TTL caller reads too.
+    expect(await cache.get('k', { ttlMs: 60_000, tags: [] }, load)).toBe(5);
+  });
+
   test('a failed load is not kept', async () => {
     const cache = new TtlCache();
     await expect(
