@@ -4,7 +4,9 @@
  * creates one RollingUpgrade per ASG (lazy, maxUnavailable 2) and measures until all complete.
  * Prints total time against the lower bound (ceil(10 / maxUnavailable) batches x boot delay per ASG,
  * ASGs in parallel; drains are of empty nodes), AWS calls per replaced node (from the controller's
- * /metrics), and the controller's peak RSS (VmHWM). Env: BENCH_ASGS (10), BENCH_SIZE (10),
+ * /metrics), and the controller's peak RSS (VmHWM) next to its heap (used/total) and external memory
+ * from its /metrics, idle and peak while rolling. The controller runs with the Node flags of the
+ * Dockerfile's ENTRYPOINT (BENCH_NODE_FLAGS="" for none). Env: BENCH_ASGS (10), BENCH_SIZE (10),
  * BENCH_BOOT_MS (10000), BENCH_MAX_UNAVAILABLE (2). Run: pnpm --filter @keiko/upgrade-manager bench
  */
 import { spawn } from 'node:child_process';
@@ -126,9 +128,19 @@ try {
   }
 
   const opsPort = await freePort();
+  // The Node flags the image runs the controller with (Dockerfile ENTRYPOINT); BENCH_NODE_FLAGS overrides.
+  const entrypoint = JSON.parse(
+    /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))![1]!,
+  ) as string[];
+  const nodeFlags =
+    process.env.BENCH_NODE_FLAGS !== undefined
+      ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean)
+      : entrypoint.filter((a) => a.startsWith('--'));
+  console.log(`controller: node ${[...nodeFlags, 'dist/main.js'].join(' ')}`);
   child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       new URL('../dist/main.js', import.meta.url).pathname,
       `--ops-port=${opsPort}`,
       '--leader-elect=false',
@@ -163,6 +175,25 @@ try {
     });
   }
   let peakRss = 0;
+  // Heap vs RSS, from the controller's own /metrics (prom-client default metrics), every 2 s.
+  const memory = { heapUsed: 0, heapTotal: 0, rss: 0, external: 0, samples: 0 };
+  const gauge = (text: string, name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  const sampleMemory = async () => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+      memory.heapUsed = Math.max(memory.heapUsed, gauge(text, 'nodejs_heap_size_used_bytes'));
+      memory.heapTotal = Math.max(memory.heapTotal, gauge(text, 'nodejs_heap_size_total_bytes'));
+      memory.external = Math.max(memory.external, gauge(text, 'nodejs_external_memory_bytes'));
+      memory.rss = Math.max(memory.rss, gauge(text, 'process_resident_memory_bytes'));
+      memory.samples++;
+    } catch {
+      // a missed sample
+    }
+  };
+  await sampleMemory();
+  const idle = { ...memory };
+  const memoryTimer = setInterval(sampleMemory, 2000);
   await waitFor(
     async () => {
       const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child!.pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -176,6 +207,8 @@ try {
     { timeoutMs: 1_800_000, intervalMs: 500, description: 'every roll to complete' },
   );
   const totalMs = Date.now() - t0;
+  clearInterval(memoryTimer);
+  await sampleMemory();
   const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
   const calls = metrics
     .split('\n')
@@ -199,7 +232,14 @@ try {
   );
   for (const l of metrics.split('\n').filter((x) => x.startsWith('aws_api_calls_total{')))
     console.log(`  ${l}`);
-  console.log(`controller peak RSS ${(peakRss / 1024).toFixed(0)} MB`);
+  console.log(`controller peak RSS ${(peakRss / 1024).toFixed(0)} MB (VmHWM)`);
+  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+  console.log(
+    `  at start (idle)   RSS ${mb(idle.rss)}, heap used ${mb(idle.heapUsed)} of ${mb(idle.heapTotal)}, external ${mb(idle.external)}`,
+  );
+  console.log(
+    `  peak while rolling RSS ${mb(memory.rss)}, heap used ${mb(memory.heapUsed)} of ${mb(memory.heapTotal)}, external ${mb(memory.external)} (${memory.samples} samples of /metrics)`,
+  );
 } finally {
   child?.kill('SIGTERM');
   await sim?.stop();

@@ -24,6 +24,10 @@ export interface Config {
   logLevel: string;
   /** --requeue-seconds (5): how often a running roll looks at AWS again (ASGs have no watch). */
   requeueSeconds: number;
+  /** --hook-namespace (POD_NAMESPACE, else `default`): where hook Jobs run. */
+  hookNamespace: string;
+  /** --hook-image (busybox:1.37): image of a hook Job that sets no image (upstream `script` hooks run `sh -c` in it). */
+  hookImage: string;
 }
 
 const FLAGS = {
@@ -36,6 +40,8 @@ const FLAGS = {
   'leader-elect': 'leaderElect',
   'log-level': 'logLevel',
   'requeue-seconds': 'requeueSeconds',
+  'hook-namespace': 'hookNamespace',
+  'hook-image': 'hookImage',
 } as const satisfies Record<string, keyof Config>;
 
 export const DEFAULTS: Config = {
@@ -49,6 +55,8 @@ export const DEFAULTS: Config = {
   leaseNamespace: 'default',
   logLevel: 'info',
   requeueSeconds: 5,
+  hookNamespace: 'default',
+  hookImage: 'busybox:1.37',
 };
 
 /** Parses argv (without node and script) and env; throws a message naming the flag on bad input. */
@@ -75,7 +83,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     }
     raw.set(name, value);
   }
-  const config: Config = { ...DEFAULTS, leaseNamespace: env.POD_NAMESPACE ?? DEFAULTS.leaseNamespace };
+  const config: Config = {
+    ...DEFAULTS,
+    leaseNamespace: env.POD_NAMESPACE ?? DEFAULTS.leaseNamespace,
+    hookNamespace: env.POD_NAMESPACE ?? DEFAULTS.hookNamespace,
+  };
   for (const [flag, value] of raw) {
     const key = FLAGS[flag as keyof typeof FLAGS];
     const current = DEFAULTS[key];

@@ -181,6 +181,14 @@ describe('planRoll, lazy', () => {
     expect(plan.steps.map((s) => s.availabilityZone)).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']);
   });
 
+  test('uniformAcrossAzUpdate keeps zones balanced across batches: the fullest zone goes first', () => {
+    const zoneOf = new Map(six.map((i) => [i.instanceId, i.availabilityZone.slice(-1)]));
+    const batches = planBatches(
+      input(six, { settings: settings({ maxUnavailable: 2, type: 'uniformAcrossAzUpdate' }) }),
+    );
+    expect(batches.map((b) => b.map((id) => zoneOf.get(id)).join(''))).toEqual(['ab', 'ca', 'bc']);
+  });
+
   test('booting replacements use the budget: no new batch until they are Ready', () => {
     const instances = [...six.slice(2), fresh('i-7'), fresh('i-8')];
     const nodes = new Map(six.slice(2).map((i) => [i.instanceId, node(i.instanceId)]));

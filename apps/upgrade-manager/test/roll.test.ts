@@ -37,8 +37,14 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
   });
 
   test('rolls 6 nodes to a new template version, never more than 2 unavailable', async () => {
-    const before = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!.map((i) => i.InstanceId!);
+    const initial = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!;
+    const before = initial.map((i) => i.InstanceId!);
     expect(before).toHaveLength(6);
+    // Spread over three zones, two each (as AWS balances a group over its subnets).
+    const zoneOf = new Map(initial.map((i) => [i.InstanceId!, i.AvailabilityZone!]));
+    const zones = [...new Set(zoneOf.values())];
+    expect(zones).toHaveLength(3);
+    for (const z of zones) expect(before.filter((id) => zoneOf.get(id) === z)).toHaveLength(2);
     const version = await newLaunchTemplateVersion(world);
     const sampler = sampleAvailability(world, 6);
     await createRollingUpgrade(world, 'roll', {
@@ -53,7 +59,7 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
       },
       { timeoutMs: 150_000, intervalMs: 500, description: 'the roll to complete' },
     );
-    const { maxUnavailable, samples, worst } = await sampler.stop();
+    const { maxUnavailable, samples, worst, minAvailablePerZone } = await sampler.stop();
 
     expect(samples).toBeGreaterThan(20);
     if (maxUnavailable > 2) throw new Error(`more than 2 nodes unavailable:\n${worst.join('\n')}`);
@@ -68,6 +74,16 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
     );
     expect(done.status?.instances?.map((i) => i.instanceId).sort()).toEqual([...before].sort());
     expect(done.status?.instances?.every((i) => i.phase === 'Terminated')).toBe(true);
+    // uniformAcrossAzUpdate across real zones: in the order instances were taken (status keeps it),
+    // the zones' replaced counts never differ by more than one, and no zone was ever left without an
+    // available node (sampled throughout).
+    const replaced = new Map(zones.map((z) => [z, 0]));
+    for (const record of done.status!.instances!) {
+      expect(record.availabilityZone).toBe(zoneOf.get(record.instanceId));
+      replaced.set(record.availabilityZone!, replaced.get(record.availabilityZone!)! + 1);
+      expect(Math.max(...replaced.values()) - Math.min(...replaced.values())).toBeLessThanOrEqual(1);
+    }
+    for (const z of zones) expect(minAvailablePerZone.get(z)).toBeGreaterThanOrEqual(1);
 
     // Every old instance gone; 6 new ones on the new version, each a Ready, schedulable node.
     const group = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!;
@@ -90,6 +106,8 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
       { description: '6 Ready nodes' },
     );
     expect(nodes.map((n) => n.spec?.providerID?.split('/').pop()).sort()).toEqual([...now].sort());
+    // The new version's user data reached the nodes (its kubelet label).
+    for (const n of nodes) expect(n.metadata.labels?.['keiko.dev/pool']).toBe(world.pool);
     expect((await clusterNodes(world)).filter((n) => n.spec?.unschedulable)).toEqual([]);
     await waitFor(async () => (await runningPods(world, 'web')).length === 6, {
       description: 'pods running',

@@ -136,10 +136,16 @@ export async function rollWorld(
       client.transport.close();
     },
   };
-  await waitFor(async () => (await readyNodes(world)).length === size, {
-    timeoutMs: 60_000,
-    description: `${size} Ready nodes`,
-  });
+  try {
+    await waitFor(async () => (await readyNodes(world)).length === size, {
+      timeoutMs: 60_000,
+      description: `${size} Ready nodes`,
+    });
+  } catch (err) {
+    // Nobody else holds the world yet: stop the simulator, or its polling keeps jest alive.
+    await world.destroy();
+    throw err;
+  }
   return world;
 }
 
@@ -156,18 +162,16 @@ export async function readyNodes(world: RollWorld): Promise<NodeObject[]> {
   return (await clusterNodes(world)).filter(isReady);
 }
 
-/** A new template version, made the default too (moto tags instances with the default version). */
+/** A new template version (same user data: the pool label), made the default too. */
 export async function newLaunchTemplateVersion(world: RollWorld, imageId?: string): Promise<string> {
   const v = await world.aws.ec2.send(
     new CreateLaunchTemplateVersionCommand({
       LaunchTemplateId: world.launchTemplateId,
-      // No UserData: moto 5.2.5 stores a new version's UserData unwrapped and then fails (HTTP 500,
-      // AssertionError in launch_templates.user_data) to launch from it. Pods select nodes by the
-      // simulator's cluster label instead of a user-data label.
       LaunchTemplateData: {
         ImageId: imageId ?? world.account.amis.al2023,
         InstanceType: 'm5.large',
         SecurityGroupIds: [world.account.securityGroups.node],
+        UserData: Buffer.from(world.userData).toString('base64'),
       },
     }),
   );
@@ -192,7 +196,7 @@ export async function deployWithPdb(world: RollWorld, app: string, replicas: num
       template: {
         metadata: { labels: { app } },
         spec: {
-          nodeSelector: { [SIMULATED_CLUSTER_LABEL]: pool },
+          nodeSelector: { 'keiko.dev/pool': pool },
           tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule' }],
           topologySpreadConstraints: [
             {
@@ -277,18 +281,27 @@ export async function getRollingUpgrade(world: RollWorld, name: string): Promise
 
 /**
  * Samples the pool's nodes every `intervalMs` while a roll runs: the most nodes unavailable at once
- * (desired minus Ready and schedulable), and every instance id that ever had a node.
+ * (desired minus Ready and schedulable), and the fewest available nodes seen in each zone.
  */
 export function sampleAvailability(world: RollWorld, desired: number, intervalMs = 100) {
   let maxUnavailable = 0;
   let samples = 0;
   let stopped = false;
   const worst: string[] = [];
+  const minAvailablePerZone = new Map<string, number>();
   const loop = (async () => {
     while (!stopped) {
       try {
         const nodes = await clusterNodes(world);
-        const available = nodes.filter((n) => isReady(n) && !n.spec?.unschedulable).length;
+        const availableNodes = nodes.filter((n) => isReady(n) && !n.spec?.unschedulable);
+        const available = availableNodes.length;
+        const perZone = new Map<string, number>();
+        for (const n of nodes) {
+          const zone = n.metadata.labels?.['topology.kubernetes.io/zone'] ?? 'unknown';
+          perZone.set(zone, (perZone.get(zone) ?? 0) + (availableNodes.includes(n) ? 1 : 0));
+        }
+        for (const [zone, count] of perZone)
+          minAvailablePerZone.set(zone, Math.min(minAvailablePerZone.get(zone) ?? count, count));
         const unavailable = desired - available;
         samples++;
         if (unavailable > maxUnavailable) {
@@ -307,7 +320,7 @@ export function sampleAvailability(world: RollWorld, desired: number, intervalMs
     stop: async () => {
       stopped = true;
       await loop;
-      return { maxUnavailable, samples, worst };
+      return { maxUnavailable, samples, worst, minAvailablePerZone };
     },
   };
 }

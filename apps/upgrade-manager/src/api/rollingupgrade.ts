@@ -38,7 +38,41 @@ const HookJobFields = {
       maxItems: 64,
     }),
   ),
+  env: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ description: 'Variable name.', minLength: 1, maxLength: 256 }),
+          value: Type.String({ description: 'Value.', maxLength: 32_768 }),
+        },
+        { description: 'An environment variable.' },
+      ),
+      {
+        description:
+          'Extra environment of the hook Job, besides ASG_NAME, INSTANCE_ID and INSTANCE_NAME (which always win).',
+        maxItems: 64,
+      },
+    ),
+  ),
+  serviceAccountName: Type.Optional(
+    Type.String({
+      description:
+        "ServiceAccount of the hook Job's pod (in the hook namespace; default: that namespace's default).",
+      maxLength: 253,
+    }),
+  ),
+  nodeSelector: Type.Optional(
+    Type.Record(Type.String(), Type.String({ description: 'Label value.', maxLength: 63 }), {
+      description: "Node labels the hook Job's pod must run on.",
+    }),
+  ),
   timeoutSeconds: Seconds('Seconds the hook Job may run before the step fails (default 600).', 1),
+  ignoreFailure: Type.Optional(
+    Type.Boolean({
+      description:
+        'A failed or timed-out hook Job is reported (event) and the instance goes on; default false: the roll pauses.',
+    }),
+  ),
 };
 
 export const StrategyType = StringEnum(['randomUpdate', 'uniformAcrossAzUpdate'], {
@@ -177,6 +211,11 @@ export const InstancePhase = StringEnum(
   { description: 'Where the instance is in its replacement.' },
 );
 
+export const HookName = StringEnum(['preDrain', 'postDrain', 'postWait', 'postTerminate'], {
+  description:
+    'preDrain, postDrain (postDrain.script), postWait (postDrain.postWaitScript) or postTerminate.',
+});
+
 const Time = (description: string) => Type.Optional(Type.String({ description, format: 'date-time' }));
 
 export const InstanceProgress = Type.Object(
@@ -188,6 +227,24 @@ export const InstanceProgress = Type.Object(
     phase: InstancePhase,
     phaseSince: Time('When the instance entered its phase.'),
     message: Type.Optional(Type.String({ description: 'Detail of the last step (drain outcome, error).' })),
+    terminationTime: Time('When TerminateInstanceInAutoScalingGroup was called for it.'),
+    hooks: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: HookName,
+            job: Type.String({ description: "Name of the hook Job (in the controller's hook namespace)." }),
+            result: StringEnum(['Running', 'Succeeded', 'Failed', 'Ignored'], {
+              description:
+                'Running, Succeeded, Failed (the roll pauses) or Ignored (failed, ignoreFailure set).',
+            }),
+            message: Type.Optional(Type.String({ description: 'Why it failed.' })),
+          },
+          { description: 'One hook Job run for this instance.' },
+        ),
+        { description: 'Hook Jobs run for this instance, in order.' },
+      ),
+    ),
   },
   { description: 'Progress of one instance being replaced.' },
 );
@@ -260,6 +317,8 @@ export type RollingUpgradeSpec = Static<typeof RollingUpgradeSpec>;
 export type RollingUpgradeStatus = Static<typeof RollingUpgradeStatus>;
 export type InstanceProgress = Static<typeof InstanceProgress>;
 export type InstancePhase = Static<typeof InstancePhase>;
+export type HookName = Static<typeof HookName>;
+export type HookRecord = NonNullable<InstanceProgress['hooks']>[number];
 /** The object as the controller sees it (operator-kit's metadata: timestamps are strings). */
 export interface RollingUpgrade extends KubeObject {
   spec: RollingUpgradeSpec;

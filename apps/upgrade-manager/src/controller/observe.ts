@@ -4,7 +4,15 @@
  * filtered by name and instance id (never a region-wide scan).
  */
 import type { AutoScalingGroup, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
-import { type AutoScalingGroups, type Ec2, instanceLaunchTemplate } from '@keiko/aws-kit';
+import {
+  type AutoScalingGroups,
+  type AwsClients,
+  asgTag,
+  type Ec2,
+  instanceLaunchTemplate,
+  instanceTag,
+  launchTemplateTag,
+} from '@keiko/aws-kit';
 import type { KubeObject } from '@keiko/operator-kit';
 import type { ObservedInstance, ObservedNode, TargetConfig, TemplateRef } from '../planner/types.js';
 
@@ -15,26 +23,46 @@ export interface AsgObservation {
   instances: ObservedInstance[];
 }
 
-/** Launch templates change rarely; a minute of caching keeps DescribeLaunchTemplates off the per-node bill. */
+/**
+ * Launch templates change rarely; a minute of caching keeps DescribeLaunchTemplates off the per-node
+ * bill. A roll's first look and its completion check read them fresh (`freshTemplates`): a
+ * RollingUpgrade created right after a new template version must not find "nothing drifted".
+ */
 const TEMPLATE_TTL_MS = 60_000;
 
+export interface AwsView {
+  aws: AwsClients;
+  asgs: AutoScalingGroups;
+  ec2: Ec2;
+}
+
+/**
+ * `fresh`: the group and its instances read from AWS now (lifecycle states before acting on them);
+ * `freshTemplates`: the group and its templates read now. aws-kit serves a cached entry until its
+ * TTL ends whatever the lookup's TTL, so "fresh" drops the entries first.
+ */
 export async function observeAsg(
-  asgs: AutoScalingGroups,
-  ec2: Ec2,
+  { aws, asgs, ec2 }: AwsView,
   name: string,
-  options: { fresh?: boolean } = {},
+  options: { fresh?: boolean; freshTemplates?: boolean } = {},
 ): Promise<AsgObservation | undefined> {
-  const group = await asgs.get(name, options.fresh ? { ttlMs: 0 } : {});
+  if (options.fresh || options.freshTemplates) aws.invalidate(asgTag(name));
+  const group = await asgs.get(name);
   if (!group) return undefined;
+  if (options.freshTemplates) {
+    const lt =
+      group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+    const overrides = group.MixedInstancesPolicy?.LaunchTemplate?.Overrides ?? [];
+    for (const spec of [lt, ...overrides.map((o) => o.LaunchTemplateSpecification)]) {
+      const idOrName = spec?.LaunchTemplateId ?? spec?.LaunchTemplateName;
+      if (idOrName) aws.invalidate(launchTemplateTag(idOrName));
+    }
+  }
   const target = await targetConfig(ec2, group);
   const members = group.Instances ?? [];
+  if (options.fresh) aws.invalidate(...members.map((i) => instanceTag(i.InstanceId!)));
   const described = new Map(
-    (
-      await ec2.instances(
-        members.map((i) => i.InstanceId!),
-        options.fresh ? { ttlMs: 0 } : {},
-      )
-    ).map((i) => [i.InstanceId!, i]),
+    (await ec2.instances(members.map((i) => i.InstanceId!))).map((i) => [i.InstanceId!, i]),
   );
   const instances: ObservedInstance[] = members.map((m) => {
     const ec2Instance = described.get(m.InstanceId!);
@@ -98,6 +126,24 @@ async function resolveTemplate(ec2: Ec2, spec: LaunchTemplateSpecification): Pro
 export interface NodeObject extends KubeObject {
   spec?: { providerID?: string; unschedulable?: boolean };
   status?: { conditions?: { type: string; status: string }[] };
+}
+
+/**
+ * The Node informer's transform: only what {@link observeNode} reads is cached (name, labels,
+ * creation time, providerID, unschedulable, the Ready condition). A kubelet's Node carries images,
+ * addresses, capacity and a dozen conditions; none of it is needed here, and a cluster-wide cache of
+ * full Nodes is most of what a controller holds for a large cluster.
+ */
+export function slimNode(node: NodeObject): NodeObject {
+  const { name, uid, resourceVersion, labels, creationTimestamp, deletionTimestamp } = node.metadata;
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  return {
+    apiVersion: node.apiVersion,
+    kind: node.kind,
+    metadata: { name, uid, resourceVersion, labels, creationTimestamp, deletionTimestamp },
+    spec: { providerID: node.spec?.providerID, unschedulable: node.spec?.unschedulable },
+    status: { conditions: ready ? [{ type: ready.type, status: ready.status }] : [] },
+  };
 }
 
 /** `aws:///us-east-1a/i-0abc` -> `i-0abc`. */

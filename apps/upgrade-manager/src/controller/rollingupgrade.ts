@@ -4,13 +4,12 @@
  * re-plans from the same facts: a step already recorded is not repeated, an effect whose record was
  * lost is recognised from AWS (an instance already in Standby, already terminating or gone).
  *
- * Effects: EnterStandby (eager), cordon + drain through @keiko/node-kit, TerminateInstanceInAutoScalingGroup
- * without decrement (the ASG keeps its capacity), and the `upgrademgr.keikoproj.io/state` instance tag
- * upstream used. A finalizer uncordons nodes and returns Standby instances when a CR is deleted mid-roll.
+ * The effects of a pass (EnterStandby, hooks, cordon + drain, TerminateInstanceInAutoScalingGroup without
+ * decrement, the `upgrademgr.keikoproj.io/state` tag) are in ./steps.ts, hook Jobs in ./hooks.ts. A
+ * finalizer uncordons nodes, returns Standby instances and deletes hook Jobs when a CR is deleted.
  */
-import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { AutoScalingGroups, type AwsClients, Ec2 } from '@keiko/aws-kit';
-import { drainNode, uncordon } from '@keiko/node-kit';
+import { uncordon } from '@keiko/node-kit';
 import {
   type Condition,
   CoreResources,
@@ -23,25 +22,30 @@ import {
   withFinalizer,
 } from '@keiko/operator-kit';
 import type { Registry } from 'prom-client';
-import {
-  type InstanceProgress,
-  type RollingUpgrade,
-  type RollingUpgradeStatus,
-  RollingUpgrades,
-} from '../api/rollingupgrade.js';
+import { type RollingUpgrade, type RollingUpgradeStatus, RollingUpgrades } from '../api/rollingupgrade.js';
 import type { Config } from '../config.js';
+import { planInputFor } from '../planner/input.js';
 import { planBatches, planRoll } from '../planner/plan.js';
-import type { ObservedNode, PlanInput, PlannedStep } from '../planner/types.js';
+import type { ObservedNode, PlanInput } from '../planner/types.js';
 import { admissionBlocker, isFinished } from './admission.js';
+import { HOOK_LABEL, type HookJob, HookRunner, Jobs, OWNER_ANNOTATION, slimJob } from './hooks.js';
 import { UpgradeMetrics } from './metrics.js';
-import { type AsgObservation, type NodeObject, observeAsg, observeNode } from './observe.js';
-import { drainTimeoutMs, rollSettings } from './settings.js';
+import {
+  type AsgObservation,
+  instanceIdOf,
+  type NodeObject,
+  observeAsg,
+  observeNode,
+  slimNode,
+} from './observe.js';
+import { rollSettings } from './settings.js';
+import { executeSteps, iso, now } from './steps.js';
+
+export { STATE_TAG } from './steps.js';
 
 export const FINALIZER = 'upgrademgr.keikoproj.io/cleanup';
 /** Upstream mirrors status.currentStatus into this label. */
 export const STATUS_LABEL = 'rollingupgrade.keikoproj.io/current-status';
-/** Upstream's instance tag: `in-progress` while replaced, `failed-drain` after a failed drain. */
-export const STATE_TAG = 'upgrademgr.keikoproj.io/state';
 
 export interface ControllerDeps {
   config: Config;
@@ -49,16 +53,21 @@ export interface ControllerDeps {
   registry: Registry;
 }
 
-const now = () => new Date();
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 /** Registers the RollingUpgrade controller on `manager`. */
 export function rollingUpgradeController(manager: Manager, deps: ControllerDeps) {
   const { config, aws } = deps;
   const asgs = new AutoScalingGroups(aws);
   const ec2 = new Ec2(aws);
+  const view = { aws, asgs, ec2 };
   const metrics = UpgradeMetrics.for(deps.registry);
-  const nodes = manager.informer<NodeObject>(CoreResources.nodes);
+  const nodes = manager.informer<NodeObject>(CoreResources.nodes, { transform: slimNode });
+  const hookNamespace = config.hookNamespace;
+  const jobs = manager.informer<HookJob>(Jobs, {
+    namespace: hookNamespace,
+    labelSelector: HOOK_LABEL,
+    transform: slimJob,
+  });
+  const hookRunner = new HookRunner(manager.client, jobs, hookNamespace, config.hookImage);
 
   const nodeIndex = (): Map<string, ObservedNode> => {
     const out = new Map<string, ObservedNode>();
@@ -68,6 +77,8 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     }
     return out;
   };
+
+  const stepDeps = { config, view, metrics, hookRunner, nodeIndex };
 
   const controller = manager.controller<RollingUpgrade>(RollingUpgrades, {
     name: 'rollingupgrade',
@@ -82,19 +93,31 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     },
   });
 
-  // A node that appears, goes, or changes readiness/schedulability wakes the running rolls.
+  // A node that appears, goes, or changes readiness/schedulability wakes the roll whose ASG holds its
+  // instance (as last observed: a hint kept in memory only), else every running roll.
+  const instanceOwner = new Map<string, string>();
   const running = () =>
     controller.primary.store
       .list()
       .filter((o) => o.status?.currentStatus === 'running')
       .map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
-  controller.watches(nodes, running, [
+  const wakeFor = (node: NodeObject) => {
+    const owner = instanceOwner.get(instanceIdOf(node) ?? '');
+    return owner ? [owner] : running();
+  };
+  controller.watches(nodes, wakeFor, [
     (o, n) => {
       const a = observeNode(o);
       const b = observeNode(n);
       return a?.ready !== b?.ready || a?.unschedulable !== b?.unschedulable;
     },
   ]);
+
+  // A hook Job that changes wakes its RollingUpgrade (named in an annotation: it may live elsewhere).
+  controller.watches(jobs, (job) => {
+    const key = job.metadata.annotations?.[OWNER_ANNOTATION];
+    return key ? [key] : [];
+  });
 
   async function reconcileRoll(ru: RollingUpgrade, ctx: ReconcileContext): Promise<Result | undefined> {
     const status: RollingUpgradeStatus = structuredClone(ru.status ?? {});
@@ -107,8 +130,13 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       );
     };
     let savedLabel = ru.metadata.labels?.[STATUS_LABEL];
+    // A pass that changed nothing writes nothing (10 rolls woken by every node event add up).
+    let lastSaved = JSON.stringify(ru.status ?? {});
     const save = async () => {
       status.observedGeneration = generation;
+      const text = JSON.stringify(status);
+      if (text === lastSaved && status.currentStatus === savedLabel) return;
+      lastSaved = text;
       // The label mirrors status.currentStatus; written first so whoever sees the new status also
       // finds the label already matching.
       if (status.currentStatus && status.currentStatus !== savedLabel) {
@@ -165,11 +193,20 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       return { requeueAfter: 15_000 };
     }
 
-    const observed = await observeAsg(asgs, ec2, ru.spec.asgName);
+    const observed = await observeAsg(view, ru.spec.asgName, { freshTemplates: !status.startTime });
     if (!observed) {
       await fail('AsgNotFound', `Auto Scaling group ${ru.spec.asgName} does not exist`);
       throw new TerminalError(`ASG ${ru.spec.asgName} not found`);
     }
+    const remember = (asg: AsgObservation | undefined) => {
+      if (!asg) return asg;
+      const key = `${ru.metadata.namespace}/${ru.metadata.name}`;
+      const ids = new Set(asg.instances.map((i) => i.instanceId));
+      for (const [id, owner] of instanceOwner) if (owner === key && !ids.has(id)) instanceOwner.delete(id);
+      for (const id of ids) instanceOwner.set(id, key);
+      return asg;
+    };
+    remember(observed);
     let settings: PlanInput['settings'];
     try {
       settings = rollSettings(ru.spec, observed.desiredCapacity);
@@ -179,20 +216,13 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     }
 
     const start = status.startTime ? new Date(status.startTime) : now();
-    const planInput = (asg: AsgObservation): PlanInput => ({
-      desiredCapacity: asg.desiredCapacity,
-      instances: asg.instances,
-      target: asg.target,
-      nodes: nodeIndex(),
-      settings,
-      progress: status.instances ?? [],
-      createdAt: new Date(ru.metadata.creationTimestamp ?? start),
-      startedAt: start,
-      now: now(),
-      lastTerminationTime: status.lastTerminationTime ? new Date(status.lastTerminationTime) : undefined,
-      lastDrainTime: status.lastDrainTime ? new Date(status.lastDrainTime) : undefined,
-      surgeBudget: surgeBudget(ru),
-    });
+    const planInput = (asg: AsgObservation): PlanInput =>
+      planInputFor(ru, status, asg, nodeIndex(), settings, {
+        startedAt: start,
+        now: now(),
+        surgeBudget: surgeBudget(ru),
+        hold: failedHooks(status)[0],
+      });
 
     if (ru.spec.dryRun) {
       const input = planInput(observed);
@@ -223,16 +253,23 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       await fail('NeverJoined', `instances never joined the cluster: ${plan.neverJoined.join(', ')}`);
       return;
     }
-    await execute(ru, ctx, plan.steps, status, save, settings.mode, observed.name);
+    await executeSteps(stepDeps, ru, ctx, plan.steps, status, save, settings.mode, observed.name);
 
     // Progress and conditions from a fresh look after the effects.
-    const after = planRoll(planInput((await observeAsg(asgs, ec2, ru.spec.asgName)) ?? observed));
+    let after = planRoll(planInput(remember(await observeAsg(view, ru.spec.asgName)) ?? observed));
+    if (after.done) {
+      // Done is final: confirm against a fresh look at the templates (a version may be minutes new).
+      after = planRoll(
+        planInput((await observeAsg(view, ru.spec.asgName, { freshTemplates: true })) ?? observed),
+      );
+    }
     status.totalNodes = observed.desiredCapacity;
     status.nodesProcessed = Math.max(0, observed.desiredCapacity - after.drifted.length);
     status.completePercentage = `${observed.desiredCapacity ? Math.floor((100 * status.nodesProcessed) / observed.desiredCapacity) : 100}%`;
     status.drifted = after.drifted;
     if (status.currentStatus === 'error') return;
-    if (after.done) {
+    // A postTerminate hook still running keeps the roll going (its instance is Terminating).
+    if (after.done && !status.instances?.some((i) => i.phase === 'Terminating')) {
       const end = now();
       status.currentStatus = 'completed';
       status.endTime = iso(end);
@@ -247,6 +284,7 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       );
       condition('Progressing', 'False', 'Completed', '');
       condition('Ready', 'True', 'Completed', '');
+      condition('Paused', 'False', 'Completed', '');
       await save();
       await ctx.recorder.event(ru, {
         type: 'Normal',
@@ -256,7 +294,12 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       });
       return expireAfterTtl({ ...ru, status }, ctx);
     }
-    if (after.unreadyReplacements.length > 0) {
+    const hookFailures = failedHooks(status);
+    if (hookFailures.length > 0) {
+      const message = `${hookFailures.join('; ')}; no new batch starts until the Job is deleted (the hook then runs again) or ignoreFailure is set`;
+      condition('Ready', 'False', 'HookFailed', message);
+      condition('Paused', 'True', 'HookFailed', message);
+    } else if (after.unreadyReplacements.length > 0) {
       const message = `replacement instances are not Ready nodes within ${settings.replacementReadyTimeoutMs / 1000}s: ${after.unreadyReplacements.join(', ')}`;
       const wasPaused = status.conditions?.some(
         (c) => c.type === 'Ready' && c.reason === 'ReplacementsNotReady',
@@ -284,183 +327,6 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     return { requeueAfter: config.requeueSeconds * 1000 };
   }
 
-  /** Carries out the planned steps in order; status is saved before each effect and after it. */
-  async function execute(
-    ru: RollingUpgrade,
-    ctx: ReconcileContext,
-    steps: PlannedStep[],
-    status: RollingUpgradeStatus,
-    save: () => Promise<void>,
-    mode: 'lazy' | 'eager',
-    asgName: string,
-  ): Promise<void> {
-    const records = new Map((status.instances ?? []).map((r) => [r.instanceId, r]));
-    const setPhase = (
-      id: string,
-      phase: InstanceProgress['phase'],
-      extra: Partial<InstanceProgress> = {},
-    ) => {
-      const previous = records.get(id) ?? { instanceId: id, phase };
-      if (previous.phaseSince && previous.phase !== phase) {
-        const seconds = (Date.now() - Date.parse(previous.phaseSince)) / 1000;
-        const step = { Standby: 'standby', Draining: 'drain', Terminating: 'terminate' }[
-          previous.phase as string
-        ];
-        if (step) metrics.stepDuration.observe({ step }, seconds);
-      }
-      const next = {
-        ...previous,
-        ...extra,
-        phase,
-        phaseSince: previous.phase === phase && previous.phaseSince ? previous.phaseSince : iso(now()),
-      };
-      records.set(id, next);
-      status.instances = [...records.values()];
-    };
-    const of = (step: PlannedStep['step']) => steps.filter((s) => s.step === step);
-
-    // Bookkeeping first: effects found already done (after a restart), then the new batch.
-    for (const s of of('recordTerminated')) setPhase(s.instanceId, 'Terminated');
-    for (const s of of('recordStandby')) setPhase(s.instanceId, 'Standby');
-    const selected = of('select');
-    for (const s of selected) {
-      setPhase(s.instanceId, 'Selected', {
-        nodeName: s.nodeName,
-        availabilityZone: s.availabilityZone,
-        driftReason: s.driftReason,
-      });
-    }
-    if (selected.length > 0) status.lastBatchNodes = selected.map((s) => s.nodeName ?? s.instanceId);
-    if (steps.length > 0) await save();
-    if (selected.length > 0) {
-      await tagInstances(
-        selected.map((s) => s.instanceId),
-        'in-progress',
-      );
-      await ctx.recorder.event(ru, {
-        type: 'Normal',
-        reason: 'RollingUpgradeBatchStarted',
-        action: 'Select',
-        note: `replacing ${selected.map((s) => `${s.instanceId} (${s.driftReason})`).join(', ')}`.slice(
-          0,
-          1000,
-        ),
-      });
-    }
-
-    // Eager: to Standby, so the ASG launches the replacements while the old nodes still serve.
-    const standby = mode === 'eager' ? [...of('enterStandby'), ...selected] : [];
-    if (standby.length > 0) {
-      const ids = standby.map((s) => s.instanceId);
-      const fresh = await observeAsg(asgs, ec2, asgName, { fresh: true });
-      const inService = new Set(
-        fresh?.instances.filter((i) => i.lifecycleState === 'InService').map((i) => i.instanceId),
-      );
-      const toStandby = ids.filter((id) => inService.has(id));
-      if (toStandby.length > 0) await asgs.enterStandby(asgName, toStandby, false);
-      for (const id of ids) setPhase(id, 'Standby');
-      await save();
-    }
-
-    // Drain (lazy: the new batch at once; eager: once replacements are Ready), then terminate.
-    const drains = [...of('drain'), ...(mode === 'lazy' ? selected : [])];
-    const terminations = of('terminate').map((s) => s.instanceId);
-    if (drains.length > 0) {
-      for (const s of drains) setPhase(s.instanceId, 'Draining', s.nodeName ? { nodeName: s.nodeName } : {});
-      status.lastBatchNodes = drains.map((s) => s.nodeName ?? s.instanceId);
-      await save();
-      const timeoutMs = drainTimeoutMs(ru.spec, config);
-      const ignoreFailures = ru.spec.ignoreDrainFailures ?? config.ignoreDrainFailures;
-      const outcomes = await Promise.all(
-        drains.map(async (s) => {
-          const nodeName = nodeIndex().get(s.instanceId)?.name ?? s.nodeName;
-          if (!nodeName) return { s, ok: true, message: 'no node to drain' };
-          try {
-            const result = await drainNode(ctx.client, nodeName, { timeoutMs, signal: ctx.signal });
-            if (result.completed) return { s, ok: true, message: `drained ${result.evicted.length} pods` };
-            const blocked = result.blocked.map((b) => `${b.pod}: ${b.reason}`).join('; ');
-            return { s, ok: false, message: `drain did not complete: ${blocked}`.slice(0, 1000) };
-          } catch (err) {
-            if (ctx.signal.aborted) throw err;
-            return { s, ok: false, message: `drain failed: ${errorMessage(err)}` };
-          }
-        }),
-      );
-      status.lastDrainTime = iso(now());
-      const failed = outcomes.filter((o) => !o.ok && !ignoreFailures);
-      for (const o of outcomes) {
-        if (o.ok || ignoreFailures) {
-          setPhase(o.s.instanceId, 'Terminating', { message: o.message });
-          terminations.push(o.s.instanceId);
-        } else {
-          setPhase(o.s.instanceId, 'Failed', { message: o.message });
-        }
-      }
-      await save();
-      if (failed.length > 0) {
-        await tagInstances(
-          failed.map((o) => o.s.instanceId),
-          'failed-drain',
-        );
-        // Failed nodes stay in service: undo the cordon rather than leave capacity stranded.
-        for (const o of failed) {
-          const nodeName = nodeIndex().get(o.s.instanceId)?.name;
-          if (nodeName) await uncordon(ctx.client, nodeName);
-        }
-        const message = failed.map((o) => `${o.s.instanceId}: ${o.message}`).join('; ');
-        status.currentStatus = 'error';
-        status.endTime = iso(now());
-        status.conditions = setCondition(
-          status.conditions as Condition[] | undefined,
-          { type: 'Ready', status: 'False', reason: 'DrainFailed', message },
-          ru.metadata.generation,
-        );
-        status.conditions = setCondition(
-          status.conditions as Condition[],
-          { type: 'Progressing', status: 'False', reason: 'DrainFailed', message },
-          ru.metadata.generation,
-        );
-        await save();
-        await ctx.recorder.event(ru, {
-          type: 'Warning',
-          reason: 'DrainFailed',
-          action: 'Drain',
-          note: message.slice(0, 1000),
-        });
-      }
-    }
-
-    for (const id of terminations) {
-      try {
-        await asgs.terminateInstance(id, false);
-      } catch (err) {
-        // Already gone (or terminating) is what we wanted; anything else is retried by the next pass.
-        const fresh = await observeAsg(asgs, ec2, asgName, { fresh: true });
-        const still = fresh?.instances.find((i) => i.instanceId === id);
-        if (still && !still.lifecycleState.startsWith('Terminat')) throw err;
-      }
-      setPhase(id, 'Terminated');
-      status.lastTerminationTime = iso(now());
-      await save();
-      metrics.nodesRotated.inc({ asg: asgName });
-      await ctx.recorder.event(ru, {
-        type: 'Normal',
-        reason: 'RollingUpgradeInstanceFinished',
-        action: 'Terminate',
-        note: `terminated ${id}${records.get(id)?.nodeName ? ` (node ${records.get(id)?.nodeName})` : ''}`,
-      });
-    }
-  }
-
-  async function tagInstances(ids: string[], value: string): Promise<void> {
-    if (ids.length === 0) return;
-    try {
-      await aws.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: STATE_TAG, Value: value }] }));
-    } catch {
-      // The tag is informational (upstream compatibility); status holds the progress.
-    }
-  }
-
   /** Eager surge still allowed controller-wide: --max-replacement-nodes minus other rolls' Standby instances. */
   function surgeBudget(ru: RollingUpgrade): number {
     if (config.maxReplacementNodes <= 0) return Number.POSITIVE_INFINITY;
@@ -474,28 +340,35 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     return Math.max(0, config.maxReplacementNodes - inFlight);
   }
 
-  /** Deleted mid-roll: uncordon the nodes this roll cordoned, return its Standby instances to service. */
+  /** Deleted: its hook Jobs go; mid-roll, also uncordon the nodes it cordoned and return its Standby instances to service. */
   async function cleanup(ru: RollingUpgrade, ctx: ReconcileContext): Promise<void> {
+    const hookJobs = await hookRunner.deleteAll(ru);
+    if (hookJobs > 0) ctx.log.info({ hookJobs }, 'deleted hook Jobs');
     if (isFinished(ru)) return;
     const records = ru.status?.instances ?? [];
-    for (const r of records) {
-      if (r.phase === 'Draining' || r.phase === 'Terminating' || r.phase === 'Failed') {
-        const nodeName = nodeIndex().get(r.instanceId)?.name ?? r.nodeName;
-        if (nodeName) await uncordon(ctx.client, nodeName);
-      }
+    // Cordoned by this roll and not terminated: back in service.
+    const cordoned = records.filter(
+      (r) =>
+        (r.phase === 'Draining' || r.phase === 'Terminating' || r.phase === 'Failed') && !r.terminationTime,
+    );
+    for (const r of cordoned) {
+      const nodeName = nodeIndex().get(r.instanceId)?.name ?? r.nodeName;
+      if (nodeName) await uncordon(ctx.client, nodeName);
     }
-    const standby = records
-      .filter((r) => r.phase === 'Standby' || r.phase === 'Selected')
-      .map((r) => r.instanceId);
-    if (standby.length > 0) {
-      const fresh = await observeAsg(asgs, ec2, ru.spec.asgName, { fresh: true });
-      const inStandby =
+    // Eager: whatever of this roll is in Standby (selected, waiting, draining, or waiting for a hook).
+    const mine = new Set(
+      records.filter((r) => r.phase !== 'Terminated' && !r.terminationTime).map((r) => r.instanceId),
+    );
+    let exited: string[] = [];
+    if (mine.size > 0) {
+      const fresh = await observeAsg(view, ru.spec.asgName, { fresh: true });
+      exited =
         fresh?.instances
-          .filter((i) => i.lifecycleState === 'Standby' && standby.includes(i.instanceId))
+          .filter((i) => i.lifecycleState === 'Standby' && mine.has(i.instanceId))
           .map((i) => i.instanceId) ?? [];
-      if (inStandby.length > 0) await asgs.exitStandby(ru.spec.asgName, inStandby);
+      if (exited.length > 0) await asgs.exitStandby(ru.spec.asgName, exited);
     }
-    ctx.log.info({ uncordoned: records.length, exitedStandby: standby.length }, 'cleaned up a deleted roll');
+    ctx.log.info({ uncordoned: cordoned.length, exitedStandby: exited.length }, 'cleaned up a deleted roll');
   }
 
   async function expireAfterTtl(ru: RollingUpgrade, ctx: ReconcileContext): Promise<Result | undefined> {
@@ -509,6 +382,13 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
   }
 
   return controller;
+}
+
+/** The instances whose hook Job failed (and is not ignored), as `i-0abc: hook preDrain failed (...)`. */
+function failedHooks(status: RollingUpgradeStatus): string[] {
+  return (status.instances ?? [])
+    .filter((i) => i.phase !== 'Terminated' && i.hooks?.some((h) => h.result === 'Failed'))
+    .map((i) => `${i.instanceId}: ${i.message ?? 'hook failed'}`);
 }
 
 /** Go's time.Duration.String() for whole seconds: `1h2m3s`, `4m0s`, `12s`. */

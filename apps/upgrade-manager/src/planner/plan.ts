@@ -141,7 +141,8 @@ export function planRoll(input: PlanInput): Plan {
 
   // 4. A new batch.
   const candidates = live.filter((i) => driftById.has(i.instanceId) && !known.has(i.instanceId));
-  if (candidates.length > 0 && !paused) {
+  if (candidates.length > 0 && !paused && input.hold) waiting ??= input.hold;
+  if (candidates.length > 0 && !paused && !input.hold) {
     const free = (i: ObservedInstance) => !nodeReady(nodes.get(i.instanceId), []);
     let room: number;
     let freeRoom: number;
@@ -190,7 +191,7 @@ export function planRoll(input: PlanInput): Plan {
 /**
  * Batch order. Instances without a usable node come first (replacing them costs no capacity);
  * `randomUpdate` keeps instance-id order (stable across restarts, like upstream's API order);
- * `uniformAcrossAzUpdate` takes zones round-robin so no zone loses more than its share.
+ * `uniformAcrossAzUpdate` takes zones round-robin, fullest first, so no zone loses more than its share.
  */
 function order(instances: ObservedInstance[], type: PlanInput['settings']['type']): ObservedInstance[] {
   if (type !== 'uniformAcrossAzUpdate') return instances;
@@ -200,7 +201,11 @@ function order(instances: ObservedInstance[], type: PlanInput['settings']['type'
     list.push(i);
     byZone.set(i.availabilityZone, list);
   }
-  const zones = [...byZone.keys()].sort();
+  // The zone with the most instances still to replace goes first (then by name): batch after batch,
+  // the zones' replaced counts stay within one of each other instead of restarting at zone "a".
+  const zones = [...byZone.keys()].sort(
+    (a, b) => byZone.get(b)!.length - byZone.get(a)!.length || a.localeCompare(b),
+  );
   const out: ObservedInstance[] = [];
   for (let round = 0; out.length < instances.length; round++) {
     for (const z of zones) {

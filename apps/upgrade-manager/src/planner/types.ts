@@ -76,7 +76,8 @@ export interface PlanInput {
   lastTerminationTime?: Date;
   lastDrainTime?: Date;
   /** Controller-wide eager surge still allowed (replacement instances in flight); Infinity when unlimited. */
-  surgeBudget: number;
+  surgeBudget: number /** Why no new batch may start although nothing else stops it (a failed hook Job); steps in flight go on. */;
+  hold?: string;
 }
 
 /** A step the reconciler carries out for one instance; each is idempotent. */
