@@ -194,7 +194,7 @@ describe('a running pod on a kwok node', () => {
       location: `s3://kf-evidence-a/cases/incident-7/${epoch}_${namespace}_api-0`,
     });
     expect(done.status?.completionTime).toBeDefined();
-    const phases = await recorder.stop();
+    const phases = await recorder.stop('Failed');
     expect(phases[0]).toBe('Scheduled');
     expect(phases.at(-1)).toBe('Failed');
     expect(await eventsOf(done)).toEqual(
@@ -385,7 +385,7 @@ describe('a pod on a node whose kubelet the test plays, the worker in-process', 
       message: outcome.summary,
     });
     const done = await waitForPhase('cp-full', 'Succeeded');
-    expect(await recorder.stop()).toEqual(['Scheduled', 'Capturing', 'Uploading', 'Succeeded']);
+    expect(await recorder.stop('Succeeded')).toEqual(['Scheduled', 'Capturing', 'Uploading', 'Succeeded']);
     expect(condition(done, 'Complete')).toMatchObject({ status: 'True', reason: 'Captured' });
     expect(condition(done, 'Ready')).toMatchObject({ status: 'True' });
     expect(condition(done, 'Failed')).toMatchObject({ status: 'False' });

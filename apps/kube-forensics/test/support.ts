@@ -229,7 +229,18 @@ export function phaseRecorder(client: KubeClient, namespace: string, name: strin
   })();
   return {
     phases,
-    stop: async () => {
+    /**
+     * Stops watching. `final`: the phase a GET has already shown; the watch may deliver it a moment
+     * later, so wait (up to 10 s) for it to arrive before stopping, and let the caller's assertion
+     * report what was seen if it never does.
+     */
+    stop: async (final?: string) => {
+      if (final)
+        await waitFor(async () => phases.at(-1) === final, {
+          timeoutMs: 10_000,
+          intervalMs: 50,
+          description: `the watch to deliver phase ${final}`,
+        }).catch(() => undefined);
       abort.abort();
       await done;
       return phases;
