@@ -38,8 +38,9 @@ export interface AwsView {
 
 /**
  * `fresh`: the group and its instances read from AWS now (lifecycle states before acting on them);
- * `freshTemplates`: the group and its templates read now. aws-kit serves a cached entry until its
- * TTL ends whatever the lookup's TTL, so "fresh" drops the entries first.
+ * `freshTemplates`: the group and its templates read now. "Fresh" drops the cached entries and then
+ * reads with the normal TTL (rather than `{ ttlMs: 0 }`), so the fresh answer is stored and the
+ * passes that follow within the TTL reuse it instead of calling AWS again.
  */
 export async function observeAsg(
   { aws, asgs, ec2 }: AwsView,
