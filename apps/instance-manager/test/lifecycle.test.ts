@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { AutoScalingGroups, Ec2 } from '@keiko/aws-kit';
 import { CoreResources, type KubeObject, type Manager } from '@keiko/operator-kit';
 import { createTestNamespace, testKubeConfig, waitFor } from '@keiko/testkit';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { InstanceGroups } from '../src/api/instancegroup.js';
 import { groupNames, TAG_GROUP } from '../src/planner/naming.js';
 import {
@@ -58,28 +58,39 @@ const FOREIGN_ROLE = 'arn:aws:iam::111122223333:role/someone-elses-nodes';
 
 test('create, roll on instance type change, delete', async () => {
   const { client, namespace, account } = env;
-  // A mapping someone else owns must survive everything below.
-  const existing = await client.getOrUndefined<ConfigMap>(
-    CoreResources.configMaps,
-    'aws-auth',
-    'kube-system',
+  // A mapping someone else owns must survive everything below. Other suites' controllers write
+  // the same ConfigMap at the same time, so this is a read-modify-write retried on conflict, and
+  // the YAML is parsed and re-written, never appended to (`[]` plus appended text is not YAML).
+  const foreign = { rolearn: FOREIGN_ROLE, username: 'x', groups: ['system:nodes'] };
+  // waitFor retries a probe that throws: a 409 (someone wrote in between) is read again.
+  await waitFor(
+    async () => {
+      const existing = await client.getOrUndefined<ConfigMap>(
+        CoreResources.configMaps,
+        'aws-auth',
+        'kube-system',
+      );
+      if (!existing) {
+        await client.create(CoreResources.configMaps, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'aws-auth', namespace: 'kube-system' },
+          data: { mapRoles: stringify([foreign]) },
+        } as ConfigMap);
+        return true;
+      }
+      const roles = ((existing.data?.mapRoles ? parse(existing.data.mapRoles) : []) ?? []) as {
+        rolearn: string;
+      }[];
+      if (roles.some((r) => r.rolearn === FOREIGN_ROLE)) return true;
+      await client.update(CoreResources.configMaps, {
+        ...existing,
+        data: { ...existing.data, mapRoles: stringify([...roles, foreign]) },
+      });
+      return true;
+    },
+    { description: 'the foreign aws-auth entry to be written', timeoutMs: 30_000 },
   );
-  if (!existing) {
-    await client.create(CoreResources.configMaps, {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'aws-auth', namespace: 'kube-system' },
-      data: { mapRoles: `- rolearn: ${FOREIGN_ROLE}\n  username: x\n  groups: [system:nodes]\n` },
-    } as ConfigMap);
-  } else if (!existing.data?.mapRoles?.includes(FOREIGN_ROLE)) {
-    await client.update(CoreResources.configMaps, {
-      ...existing,
-      data: {
-        ...existing.data,
-        mapRoles: `${existing.data?.mapRoles ?? ''}- rolearn: ${FOREIGN_ROLE}\n  username: x\n  groups: [system:nodes]\n`,
-      },
-    });
-  }
 
   // Another tenant's group (its own namespace and role): its aws-auth entry, ASG and Nodes must
   // survive everything done to 'workers' below.

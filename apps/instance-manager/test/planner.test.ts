@@ -6,7 +6,7 @@ import { describe, expect, test } from '@jest/globals';
 import { stringify } from 'yaml';
 import type { EksSpec } from '../src/api/instancegroup.js';
 import { parseConfig } from '../src/config.js';
-import { planAwsAuth } from '../src/controller/aws-auth.js';
+import { AwsAuthInvalidError, planAwsAuth } from '../src/controller/aws-auth.js';
 import { desiredAsg, diffAsg, isInSync, managedKeysValue, onDemandPercentage } from '../src/planner/asg.js';
 import {
   concurrencyDecision,
@@ -429,6 +429,26 @@ describe('planAwsAuth', () => {
     const remove = planAwsAuth(foreignYaml, {}, { group: 'ns1/a', roleArn: FOREIGN, present: false });
     expect(remove.changed).toBe(false);
     expect(arns(remove.mapRoles)).toEqual([FOREIGN]);
+  });
+
+  test('empty, blank and `[]` mapRoles read as no mappings', () => {
+    for (const yaml of [undefined, '', '  \n', '[]\n']) {
+      expect(arns(planAwsAuth(yaml, {}, { group: 'ns1/a', roleArn: A, present: true }).mapRoles)).toEqual([
+        A,
+      ]);
+    }
+  });
+
+  test('a mapRoles that is not a YAML list is refused by name, not rewritten', () => {
+    // What appending text to `[]` gives (the CI failure that found this).
+    const appended = `[]\n- rolearn: ${FOREIGN}\n  username: x\n`;
+    const change = { group: 'ns1/a', roleArn: A, present: true };
+    expect(() => planAwsAuth(appended, {}, change)).toThrow(AwsAuthInvalidError);
+    expect(() => planAwsAuth(appended, {}, change)).toThrow(
+      /kube-system\/aws-auth data\.mapRoles is not valid YAML/,
+    );
+    expect(() => planAwsAuth('rolearn: x\n', {}, change)).toThrow(/must be a YAML list/);
+    expect(() => planAwsAuth('- just-a-string\n', {}, change)).toThrow(/must be a YAML list/);
   });
 });
 

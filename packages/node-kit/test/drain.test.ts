@@ -161,17 +161,26 @@ describe('drainNode', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+    // The PDB must get to push back. With b cordoned, the first evicted pod's replacement stays
+    // Pending, so the budget (2 of 3 healthy) has nothing left to give and the next eviction is
+    // refused; b opens only once that refusal is seen. Without this the replacement can be Ready
+    // (kwok is quick) before the next eviction and the PDB never has to say no.
+    await client.patch(CoreResources.nodes, b, undefined, { spec: { unschedulable: true } });
     const blockedSeen: string[] = [];
+    let opened: Promise<unknown> | undefined;
     const result = await drainNode(client, a, {
       evictionRetryMs: 300,
       pollMs: 200,
       timeoutMs: 60_000,
       onEviction: (pod, outcome) => {
-        if (outcome === 'blocked') blockedSeen.push(pod);
+        if (outcome !== 'blocked') return;
+        blockedSeen.push(pod);
+        opened ??= uncordon(client, b);
       },
     });
     sampling = false;
     await sampler;
+    await opened;
 
     expect(result.completed).toBe(true);
     expect(result.evicted).toHaveLength(3);

@@ -42,13 +42,40 @@ export function nodeRoleMapping(roleArn: string, windows = false): RoleMapping {
   };
 }
 
+/**
+ * `kube-system/aws-auth` holds a `mapRoles` this controller cannot read. It is left as it is (a
+ * rewrite would drop whatever the author meant); the group reports it by name until someone fixes it.
+ */
+export class AwsAuthInvalidError extends Error {
+  readonly reason = 'AwsAuthInvalid';
+}
+
+function parseMapRoles(yaml: string | undefined): RoleMapping[] {
+  if (!yaml?.trim()) return [];
+  let value: unknown;
+  try {
+    value = parse(yaml);
+  } catch (err) {
+    throw new AwsAuthInvalidError(
+      `${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME} data.mapRoles is not valid YAML, left unchanged: ${(err as Error).message}`,
+    );
+  }
+  if (value == null) return [];
+  if (!Array.isArray(value) || value.some((m) => typeof m !== 'object' || m === null || Array.isArray(m))) {
+    throw new AwsAuthInvalidError(
+      `${AWS_AUTH_NAMESPACE}/${AWS_AUTH_NAME} data.mapRoles must be a YAML list of role mappings, left unchanged`,
+    );
+  }
+  return value as RoleMapping[];
+}
+
 /** Pure: the new data and ownership after `group` needs (or stops needing) `roleArn`. */
 export function planAwsAuth(
   mapRolesYaml: string | undefined,
   owned: Record<string, string[]>,
   change: { group: string; roleArn: string; present: boolean; windows?: boolean },
 ): { mapRoles: RoleMapping[]; owned: Record<string, string[]>; changed: boolean } {
-  const mapRoles = ((mapRolesYaml ? parse(mapRolesYaml) : []) ?? []) as RoleMapping[];
+  const mapRoles = parseMapRoles(mapRolesYaml);
   const next = { ...owned };
   const users = new Set(next[change.roleArn] ?? []);
   const exists = mapRoles.some((m) => m.rolearn === change.roleArn);
@@ -104,7 +131,9 @@ export function syncAwsAuth(
             [OWNED_ROLES_ANNOTATION]: JSON.stringify(plan.owned),
           },
         },
-        data: { ...(cm?.data ?? {}), mapRoles: stringify(plan.mapRoles) },
+        // No mappings left is written as an empty string rather than `[]`, so that tools which
+        // append entries as text (not as YAML) still produce a valid list.
+        data: { ...(cm?.data ?? {}), mapRoles: plan.mapRoles.length ? stringify(plan.mapRoles) : '' },
       };
       try {
         if (cm) await client.update(CoreResources.configMaps, body);

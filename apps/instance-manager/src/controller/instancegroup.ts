@@ -50,7 +50,7 @@ import {
 import { maxUnavailableCount, type ObservedInstance, planRollingUpdate } from '../planner/rollout.js';
 import { type OsFamily, renderUserData } from '../planner/user-data.js';
 import { ensureAccessEntry, releaseAccessEntry } from './access-entries.js';
-import { syncAwsAuth } from './aws-auth.js';
+import { AwsAuthInvalidError, syncAwsAuth } from './aws-auth.js';
 import { countingAwsCalls } from './aws-calls.js';
 import { Cloud, NotFoundInAws } from './cloud.js';
 import { StatusBuilder } from './status.js';
@@ -253,10 +253,11 @@ export function instanceGroupController(manager: Manager, options: InstanceGroup
         await status.write(ctx.client);
         return { requeueAfter: jitter(Math.min(resyncMs, 60_000)) };
       }
+      const reason = err instanceof AwsAuthInvalidError ? err.reason : 'ReconcileError';
       status
         .state('Error')
-        .condition('Degraded', 'True', 'ReconcileError', (err as Error).message)
-        .condition('Ready', 'False', 'ReconcileError', (err as Error).message);
+        .condition('Degraded', 'True', reason, (err as Error).message)
+        .condition('Ready', 'False', reason, (err as Error).message);
       await status.write(ctx.client).catch(() => undefined);
       throw err;
     }
