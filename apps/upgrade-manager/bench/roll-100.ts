@@ -45,6 +45,12 @@ const RU = {
   namespaced: true,
 };
 
+type NodeLike = KubeObject & {
+  spec?: { providerID?: string; unschedulable?: boolean };
+  status?: { conditions?: { type: string; status: string }[] };
+};
+const NODES = { group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false };
+
 const [cp, moto] = await Promise.all([ControlPlane.start(), MotoServer.start()]);
 let sim: NodeSimulator | undefined;
 let child: ReturnType<typeof spawn> | undefined;
@@ -218,6 +224,29 @@ try {
     description: 'controller ready',
   });
 
+  // A timeline to the millisecond, from watches in this process: when each node was first seen
+  // cordoned and Ready, and when each roll was first seen completed. With each group's members before
+  // and after, it splits every batch into "reaction" (the previous batch's last replacement Ready ->
+  // this batch's first cordon: the controller's share) and "batch" (first cordon -> last replacement
+  // Ready: drain, terminate, the emulator, boot, registration).
+  const membersBefore = await groupMembers(aws, ASGS);
+  const cordonedAt = new Map<string, number>();
+  const readyAt = new Map<string, number>();
+  const completedAt = new Map<string, number>();
+  const stopWatches = new AbortController();
+  const watching = [
+    watchAll<NodeLike>(client, NODES, stopWatches.signal, (node) => {
+      const id = node.spec?.providerID?.split('/').pop();
+      if (!id) return;
+      if (node.spec?.unschedulable && !cordonedAt.has(id)) cordonedAt.set(id, Date.now());
+      const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      if (ready && !readyAt.has(id)) readyAt.set(id, Date.now());
+    }),
+    watchAll<KubeObject & { status?: { currentStatus?: string } }>(client, RU, stopWatches.signal, (ru) => {
+      if (ru.status?.currentStatus === 'completed' && !completedAt.has(ru.metadata.name!))
+        completedAt.set(ru.metadata.name!, Date.now());
+    }),
+  ];
   const t0 = Date.now();
   for (let a = 0; a < ASGS; a++) {
     await client.create(RU, {
@@ -281,6 +310,47 @@ try {
     lastToEnd.push(Date.parse(r.status.endTime) - starts[starts.length - 1]!);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length) / 1000;
+  stopWatches.abort();
+  await Promise.allSettled(watching);
+  const membersAfter = await groupMembers(aws, ASGS);
+  const terminatedAt = new Map<string, number[]>();
+  const events = await client.list<
+    KubeObject & { reason?: string; eventTime?: string; regarding?: { name?: string } }
+  >(
+    { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+    { namespace: 'default' },
+  );
+  for (const e of events.items) {
+    if (e.reason !== 'RollingUpgradeInstanceFinished' || !e.eventTime || !e.regarding?.name) continue;
+    const list = terminatedAt.get(e.regarding.name) ?? [];
+    list.push(Date.parse(e.eventTime));
+    terminatedAt.set(e.regarding.name, list);
+  }
+  if (process.env.BENCH_DUMP) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      process.env.BENCH_DUMP,
+      JSON.stringify({
+        t0,
+        before: Object.fromEntries(membersBefore),
+        after: Object.fromEntries(membersAfter),
+        cordonedAt: Object.fromEntries(cordonedAt),
+        readyAt: Object.fromEntries(readyAt),
+        terminatedAt: Object.fromEntries(terminatedAt),
+        completedAt: Object.fromEntries(completedAt),
+      }),
+    );
+  }
+  const timeline = splitTimeline(
+    membersBefore,
+    membersAfter,
+    cordonedAt,
+    readyAt,
+    terminatedAt,
+    completedAt,
+    t0,
+    MAX_UNAVAILABLE,
+  );
   clearInterval(memoryTimer);
   await sampleMemory();
   const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
@@ -304,6 +374,16 @@ try {
   console.log(
     `where it went        first terminations ${mean(firstBatch).toFixed(1)} s after the CRs; batch to batch ${mean(batchGaps).toFixed(1)} s (floor ${(batchFloorMs / 1000).toFixed(1)} s); last terminations to completed ${mean(lastToEnd).toFixed(1)} s (means over ${firstBatch.length} rolls, times to the second)`,
   );
+  const ms = (xs: number[]) =>
+    xs.length
+      ? `mean ${mean(xs).toFixed(2)} s, max ${(Math.max(...xs) / 1000).toFixed(2)} s (${xs.length})`
+      : 'none';
+  console.log('timeline per group, first in first out (watches in this process, event times):');
+  console.log(`  CRs -> first cordon                               ${ms(timeline.first)}`);
+  console.log(`  reaction: a replacement Ready -> the next cordon  ${ms(timeline.reaction)}`);
+  console.log(`  drain: cordon -> terminate call recorded          ${ms(timeline.drain)}`);
+  console.log(`  replacement: terminate -> replacement Ready       ${ms(timeline.replacement)}`);
+  console.log(`  completion: last replacement Ready -> completed   ${ms(timeline.completion)}`);
   const floorBoundMs = Math.ceil(SIZE / MAX_UNAVAILABLE) * batchFloorMs;
   console.log(
     `measured floor      ${(floorBoundMs / 1000).toFixed(1)} s  (ceil(${SIZE}/${MAX_UNAVAILABLE}) batches x batch floor); over it ${(((totalMs - floorBoundMs) / floorBoundMs) * 100).toFixed(1)} %`,
@@ -329,4 +409,92 @@ try {
   child?.kill('SIGTERM');
   await sim?.stop();
   await Promise.all([cp.stop(), moto.stop()]);
+}
+
+/** Calls `seen` for every object of `r` as it is now and on every change, until `signal` aborts. */
+async function watchAll<T extends KubeObject>(
+  client: KubeClient,
+  r: typeof NODES,
+  signal: AbortSignal,
+  seen: (o: T) => void,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const list = await client.list<T>(r);
+      for (const o of list.items) seen(o);
+      for await (const e of client.watch<T>(r, {
+        resourceVersion: list.metadata?.resourceVersion,
+        timeoutSeconds: 300,
+        idleTimeoutMs: 60_000,
+        signal,
+      })) {
+        if (e.type === 'ADDED' || e.type === 'MODIFIED') seen(e.object);
+      }
+    } catch {
+      // aborted, or the watch ended: list again unless aborted
+    }
+  }
+}
+
+/** Instance ids of each bench group, by group name. */
+async function groupMembers(aws: AwsClients, groups: number): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const names = Array.from({ length: groups }, (_, a) => `bench-${a}`);
+  const found = await aws.autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names }),
+  );
+  for (const g of found.AutoScalingGroups ?? [])
+    out.set(
+      g.AutoScalingGroupName!,
+      (g.Instances ?? []).map((i) => i.InstanceId!),
+    );
+  return out;
+}
+
+/**
+ * Per group, first in first out: the i-th cordon, the i-th terminate call (the controller's
+ * `RollingUpgradeInstanceFinished` event, eventTime in microseconds) and the i-th replacement Ready.
+ * With maxUnavailable m, the (i+m)-th cordon waits for the i-th replacement: that gap is the
+ * controller's reaction. Cordon -> terminate is its drain and bookkeeping; terminate -> Ready is the
+ * emulator, the node simulator, the boot delay and kwok (what the batch floor measures).
+ */
+function splitTimeline(
+  before: Map<string, string[]>,
+  after: Map<string, string[]>,
+  cordonedAt: Map<string, number>,
+  readyAt: Map<string, number>,
+  terminatedAt: Map<string, number[]>,
+  completedAt: Map<string, number>,
+  t0: number,
+  m: number,
+): Record<'first' | 'reaction' | 'drain' | 'replacement' | 'completion', number[]> {
+  const out = {
+    first: [] as number[],
+    reaction: [] as number[],
+    drain: [] as number[],
+    replacement: [] as number[],
+    completion: [] as number[],
+  };
+  for (const [group, old] of before) {
+    const sorted = (xs: (number | undefined)[]) =>
+      xs.filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+    const cordons = sorted(old.map((id) => cordonedAt.get(id)));
+    const oldIds = new Set(old);
+    const readies = sorted(
+      (after.get(group) ?? []).filter((id) => !oldIds.has(id)).map((id) => readyAt.get(id)),
+    );
+    const terms = sorted(terminatedAt.get(group) ?? []);
+    if (cordons.length === 0) continue;
+    out.first.push(cordons[0]! - t0);
+    for (let i = 0; i < cordons.length; i++) {
+      if (terms[i] !== undefined) out.drain.push(terms[i]! - cordons[i]!);
+      if (terms[i] !== undefined && readies[i] !== undefined) out.replacement.push(readies[i]! - terms[i]!);
+      if (readies[i] !== undefined && cordons[i + m] !== undefined)
+        out.reaction.push(cordons[i + m]! - readies[i]!);
+    }
+    const lastReady = readies[readies.length - 1];
+    if (lastReady !== undefined && completedAt.has(group))
+      out.completion.push(completedAt.get(group)! - lastReady);
+  }
+  return out;
 }

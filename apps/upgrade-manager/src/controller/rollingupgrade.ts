@@ -14,7 +14,9 @@ import {
   type Condition,
   CoreResources,
   errorMessage,
+  isConflict,
   type Manager,
+  predicates,
   type ReconcileContext,
   type Result,
   setCondition,
@@ -84,14 +86,53 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     name: 'rollingupgrade',
     workers: config.maxParallel,
     informer: config.namespace ? { namespace: config.namespace } : {},
-    reconcile: async ({ object }, ctx) => {
-      if (!object) return;
-      return withFinalizer(ctx.client, RollingUpgrades, object, FINALIZER, {
-        apply: (ru) => reconcileRoll(ru, ctx),
-        cleanup: (ru) => cleanup(ru, ctx),
-      });
+    // Its own status writes do not wake a roll again: that pass would find what the writing pass just
+    // left. Spec, annotations, finalizers and deletion do; progress is driven by Node and hook Job
+    // events and the periodic requeue (ASGs have no watch).
+    predicates: [
+      predicates.any(
+        predicates.generationChanged,
+        predicates.annotationsChanged,
+        predicates.deletionOrFinalizersChanged,
+      ),
+    ],
+    reconcile: async ({ key, object }, ctx) => {
+      if (!object) {
+        lastWritten.delete(key);
+        return;
+      }
+      // The informer cache can be a few milliseconds behind this process's own last write (a Node
+      // event can start a pass before the watch delivers it). A roll must not be planned from the
+      // older status, so then the pass reads the object from the API server.
+      let ru: RollingUpgrade | undefined = object;
+      const mine = lastWritten.get(key);
+      if (mine && mine !== object.metadata.resourceVersion) {
+        ru = await ctx.client.getOrUndefined<RollingUpgrade>(
+          RollingUpgrades,
+          object.metadata.name!,
+          object.metadata.namespace,
+        );
+        if (!ru) return;
+        lastWritten.set(key, ru.metadata.resourceVersion!);
+      }
+      try {
+        return await withFinalizer(ctx.client, RollingUpgrades, ru, FINALIZER, {
+          apply: (live) => reconcileRoll(live, ctx, (rv) => lastWritten.set(key, rv)),
+          cleanup: (live) => cleanup(live, ctx),
+        });
+      } catch (err) {
+        // Someone else wrote in between (a spec edit, or a write the cache had not shown): the
+        // writes are guarded by resourceVersion, so nothing was overwritten; plan again from the new one.
+        if (isConflict(err)) {
+          ctx.log.debug({ err: errorMessage(err) }, 'conflict; planning again');
+          return { requeueAfter: 200 };
+        }
+        throw err;
+      }
     },
   });
+  /** The resourceVersion of each roll's last write (or live read) by this process. */
+  const lastWritten = new Map<string, string>();
 
   // A node that appears, goes, or changes readiness/schedulability wakes the roll whose ASG holds its
   // instance (as last observed: a hint kept in memory only), else every running roll.
@@ -119,7 +160,11 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     return key ? [key] : [];
   });
 
-  async function reconcileRoll(ru: RollingUpgrade, ctx: ReconcileContext): Promise<Result | undefined> {
+  async function reconcileRoll(
+    ru: RollingUpgrade,
+    ctx: ReconcileContext,
+    wrote: (resourceVersion: string) => void,
+  ): Promise<Result | undefined> {
     const status: RollingUpgradeStatus = structuredClone(ru.status ?? {});
     const generation = ru.metadata.generation;
     const condition = (type: string, s: Condition['status'], reason: string, message = '') => {
@@ -132,27 +177,38 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     let savedLabel = ru.metadata.labels?.[STATUS_LABEL];
     // A pass that changed nothing writes nothing (10 rolls woken by every node event add up).
     let lastSaved = JSON.stringify(ru.status ?? {});
+    // Every write carries the resourceVersion the pass read (then the one its last write returned):
+    // a pass that started from a cache older than the last write gets a 409 and is retried from
+    // the newer object, instead of writing back progress computed from the older one.
+    let resourceVersion = ru.metadata.resourceVersion;
     const save = async () => {
       status.observedGeneration = generation;
       const text = JSON.stringify(status);
       if (text === lastSaved && status.currentStatus === savedLabel) return;
-      lastSaved = text;
       // The label mirrors status.currentStatus; written first so whoever sees the new status also
       // finds the label already matching.
       if (status.currentStatus && status.currentStatus !== savedLabel) {
-        await ctx.client.patch(RollingUpgrades, ru.metadata.name!, ru.metadata.namespace, {
-          metadata: { labels: { [STATUS_LABEL]: status.currentStatus } },
-        });
+        const labelled = await ctx.client.patch<RollingUpgrade>(
+          RollingUpgrades,
+          ru.metadata.name!,
+          ru.metadata.namespace,
+          { metadata: { resourceVersion, labels: { [STATUS_LABEL]: status.currentStatus } } },
+        );
+        resourceVersion = labelled.metadata.resourceVersion;
+        wrote(resourceVersion!);
         savedLabel = status.currentStatus;
       }
-      await ctx.client.patch(
+      const written = await ctx.client.patch<RollingUpgrade>(
         RollingUpgrades,
         ru.metadata.name!,
         ru.metadata.namespace,
-        { status },
+        { metadata: { resourceVersion }, status },
         'merge',
         'status',
       );
+      resourceVersion = written.metadata.resourceVersion;
+      wrote(resourceVersion!);
+      lastSaved = text;
     };
     const fail = async (reason: string, message: string) => {
       const end = now();
@@ -235,12 +291,14 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       return;
     }
 
-    if (status.currentStatus !== 'running') {
+    let started: Promise<void> | undefined;
+    const starting = status.currentStatus !== 'running';
+    if (starting) {
       status.currentStatus = 'running';
       status.startTime ??= iso(start);
       condition('Progressing', 'True', 'Rolling', `rolling ${ru.spec.asgName}`);
-      await save();
-      await ctx.recorder.event(ru, {
+      // The event goes alongside the first steps (the recorder never throws).
+      started = ctx.recorder.event(ru, {
         type: 'Normal',
         reason: 'RollingUpgradeStarted',
         action: 'Roll',
@@ -250,10 +308,15 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
 
     const plan = planRoll(planInput(observed));
     if (plan.neverJoined.length > 0) {
+      await started;
       await fail('NeverJoined', `instances never joined the cluster: ${plan.neverJoined.join(', ')}`);
       return;
     }
+    // `running` and the start time are recorded before any effect: by the first save of the steps
+    // (every step path saves before it calls AWS), or here when there is no step yet.
+    if (starting && plan.steps.length === 0) await save();
     await executeSteps(stepDeps, ru, ctx, plan.steps, status, save, settings.mode, observed.name);
+    await started;
 
     // Progress and conditions from a fresh look after the effects.
     let after = planRoll(planInput(remember(await observeAsg(view, ru.spec.asgName)) ?? observed));

@@ -89,23 +89,32 @@ export async function executeSteps(
     });
   }
   if (selected.length > 0) status.lastBatchNodes = selected.map((s) => s.nodeName ?? s.instanceId);
-  if (steps.length > 0) await save();
-  if (selected.length > 0) {
-    await tagInstances(
-      aws,
-      selected.map((s) => s.instanceId),
-      'in-progress',
-    );
-    await ctx.recorder.event(ru, {
-      type: 'Normal',
-      reason: 'RollingUpgradeBatchStarted',
-      action: 'Select',
-      note: `replacing ${selected.map((s) => `${s.instanceId} (${s.driftReason})`).join(', ')}`.slice(
-        0,
-        1000,
+  // Lazy: a new batch is recorded as Draining in the save before its drain (below), with no effect in
+  // between, so it is not saved as Selected first. Eager saves Selected before EnterStandby.
+  if (steps.length > 0 && !(mode === 'lazy' && selected.length > 0)) await save();
+  // The upstream tag and the batch event are informational: they go alongside the drain, after the
+  // batch is recorded, not before it on the way from "replacements Ready" to the next termination.
+  const announceBatch = async () => {
+    if (selected.length === 0) return;
+    await Promise.all([
+      tagInstances(
+        aws,
+        selected.map((s) => s.instanceId),
+        'in-progress',
       ),
-    });
-  }
+      ctx.recorder.event(ru, {
+        type: 'Normal',
+        reason: 'RollingUpgradeBatchStarted',
+        action: 'Select',
+        note: `replacing ${selected.map((s) => `${s.instanceId} (${s.driftReason})`).join(', ')}`.slice(
+          0,
+          1000,
+        ),
+      }),
+    ]);
+  };
+  let announced: Promise<void> | undefined;
+  if (mode === 'eager') await announceBatch();
 
   // Eager: to Standby, so the ASG launches the replacements while the old nodes still serve.
   const standby = mode === 'eager' ? [...of('enterStandby'), ...selected] : [];
@@ -171,6 +180,10 @@ export async function executeSteps(
     const drains: PlannedStep[] = [];
     for (const s of drainable) if (await hooksDone(s.instanceId, beforeDrain)) drains.push(s);
     await save();
+    if (mode === 'lazy') {
+      announced = announceBatch();
+      announced.catch(() => {}); // awaited below; this only keeps an aborted pass from leaving it unhandled
+    }
     const timeoutMs = drainTimeoutMs(ru.spec, config);
     const ignoreFailures = ru.spec.ignoreDrainFailures ?? config.ignoreDrainFailures;
     const outcomes = await Promise.all(
@@ -188,6 +201,8 @@ export async function executeSteps(
         }
       }),
     );
+    await announced;
+    announced = undefined;
     if (outcomes.length > 0) status.lastDrainTime = iso(now());
     const failed = outcomes.filter((o) => !o.ok && !ignoreFailures);
     for (const o of outcomes) {
@@ -198,6 +213,8 @@ export async function executeSteps(
         setPhase(o.s.instanceId, 'Failed', { message: o.message });
       }
     }
+    // Saved before the terminate calls: a restart after a call whose record was lost must find the
+    // instance Terminating (and check AWS), not Draining (its Node may already be gone).
     if (outcomes.length > 0) await save();
     if (failed.length > 0) {
       await tagInstances(
@@ -235,11 +252,16 @@ export async function executeSteps(
 
   // Terminate (after the postDrain and postWait hooks), then the postTerminate hook. An instance
   // whose terminate call is recorded (terminationTime) or that AWS already removed is not called again.
+  // The terminate calls go one after the other (one group's replacements are launched per call), then
+  // one save records them all and their events go together. A call whose record a restart lost is
+  // recognised by the next pass: the instance is already Terminating or gone.
   terminations.push(...postTerminateOnly);
+  const terminated: string[] = [];
+  let dirty = false;
   for (const id of terminations) {
     if (!records.get(id)?.terminationTime) {
       if (!(await hooksDone(id, afterDrain))) {
-        await save();
+        dirty = true;
         continue;
       }
       try {
@@ -248,22 +270,31 @@ export async function executeSteps(
         // Already gone (or terminating) is what we wanted; anything else is retried by the next pass.
         const fresh = await observeAsg(view, asgName, { fresh: true });
         const still = fresh?.instances.find((i) => i.instanceId === id);
-        if (still && !still.lifecycleState.startsWith('Terminat')) throw err;
+        if (still && !still.lifecycleState.startsWith('Terminat')) {
+          if (terminated.length > 0) await save();
+          throw err;
+        }
       }
       const at = iso(now());
       setPhase(id, 'Terminating', { terminationTime: at });
       status.lastTerminationTime = at;
       metrics.nodesRotated.inc({ asg: asgName });
-      await ctx.recorder.event(ru, {
+      terminated.push(id);
+    }
+    if (await hooksDone(id, afterTerminate)) setPhase(id, 'Terminated');
+    dirty = true;
+  }
+  if (dirty) await save();
+  await Promise.all(
+    terminated.map((id) =>
+      ctx.recorder.event(ru, {
         type: 'Normal',
         reason: 'RollingUpgradeInstanceFinished',
         action: 'Terminate',
         note: `terminated ${id}${records.get(id)?.nodeName ? ` (node ${records.get(id)?.nodeName})` : ''}`,
-      });
-    }
-    if (await hooksDone(id, afterTerminate)) setPhase(id, 'Terminated');
-    await save();
-  }
+      }),
+    ),
+  );
 }
 
 async function tagInstances(aws: AwsClients, ids: string[], value: string): Promise<void> {

@@ -98,6 +98,12 @@ export class NodeSimulator {
   private readonly nodes = new Map<string, string>();
   /** instance id -> when it was first seen running (boot delay). */
   private readonly firstSeen = new Map<string, number>();
+  /**
+   * instance id -> the timer that registers its Node when its boot delay ends. Without it a Node
+   * would appear at the first poll after the delay, a poll late (up to a whole pass under load).
+   */
+  private readonly bootTimers = new Map<string, NodeJS.Timeout>();
+  private readonly booting = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private stopped = false;
@@ -118,7 +124,10 @@ export class NodeSimulator {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const t of this.bootTimers.values()) clearTimeout(t);
+    this.bootTimers.clear();
     await this.pass;
+    await Promise.allSettled([...this.booting]);
   }
 
   /** Node names by instance id, as of the last pass. */
@@ -182,10 +191,22 @@ export class NodeSimulator {
       if (this.nodes.has(id)) continue;
       const seen = this.firstSeen.get(id) ?? now;
       this.firstSeen.set(id, seen);
-      if (now - seen >= bootDelay) toCreate.push(instance);
+      if (now - seen >= bootDelay) {
+        if (!this.bootTimers.has(id)) toCreate.push(instance);
+      } else if (!this.bootTimers.has(id)) {
+        this.bootTimers.set(
+          id,
+          setTimeout(() => this.boot(instance), seen + bootDelay - now),
+        );
+      }
     }
     const toDelete = [...this.nodes].filter(([id]) => !running.has(id));
-    for (const id of this.firstSeen.keys()) if (!running.has(id)) this.firstSeen.delete(id);
+    for (const id of this.firstSeen.keys()) {
+      if (running.has(id)) continue;
+      this.firstSeen.delete(id);
+      clearTimeout(this.bootTimers.get(id));
+      this.bootTimers.delete(id);
+    }
 
     // Deletions first: moto hands a terminated instance's private IP, hence its Node name, to the
     // next instance it launches in that subnet, often the replacement itself.
@@ -202,6 +223,20 @@ export class NodeSimulator {
       limit,
       toCreate.map((instance) => () => this.createNode(instance)),
     );
+  }
+
+  /** The boot delay of an instance seen running has ended: its Node registers now, not at the next poll. */
+  private boot(instance: EmulatedInstance): void {
+    this.bootTimers.delete(instance.instanceId);
+    if (this.stopped || this.nodes.has(instance.instanceId) || !this.firstSeen.has(instance.instanceId))
+      return;
+    const creation = this.createNode(instance)
+      .catch((err) => {
+        this.stats.errors++;
+        (this.options.onError ?? ((e) => console.warn('[node-simulator] boot failed', e)))(err);
+      })
+      .finally(() => this.booting.delete(creation));
+    this.booting.add(creation);
   }
 
   private async createNode(instance: EmulatedInstance): Promise<void> {
