@@ -2,14 +2,21 @@
  * Hooks as Kubernetes Jobs on the real control plane (kube-controller-manager's Job controller, kwok
  * running the Job pods: its default `pod-complete` stage finishes every Job pod with exit code 0).
  *
- * kwok cannot make a pod fail, so holding and failing a hook is done through scheduling: the preDrain
- * hook has a nodeSelector that no Node matches at first. Its pod stays Pending (the hook is "running");
- * a kwok Node carrying the label releases it. A hook whose nodeSelector never matches times out: the
- * Job controller fails the Job at activeDeadlineSeconds (`DeadlineExceeded`), a real failed Job.
+ * Holding a hook is done through scheduling: the preDrain hook has a nodeSelector that no Node
+ * matches at first. Its pod stays Pending (the hook is "running"); a kwok Node carrying the label
+ * releases it. A hook whose nodeSelector never matches times out: the Job controller fails the Job at
+ * activeDeadlineSeconds (`DeadlineExceeded`). A hook whose image is testkit's KWOK_FAILING_IMAGE runs
+ * and exits 1 (a kwok stage), and the Job controller fails the Job (`BackoffLimitExceeded`).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { CoreResources, type KubeObject } from '@keiko/operator-kit';
-import { KWOK_NODE_ANNOTATION, KWOK_NODE_ANNOTATION_VALUE, uniqueName, waitFor } from '@keiko/testkit';
+import {
+  KWOK_FAILING_IMAGE,
+  KWOK_NODE_ANNOTATION,
+  KWOK_NODE_ANNOTATION_VALUE,
+  uniqueName,
+  waitFor,
+} from '@keiko/testkit';
 import { RollingUpgrades } from '../src/api/rollingupgrade.js';
 import { DEFAULTS } from '../src/config.js';
 import { type HookJob, Jobs } from '../src/controller/hooks.js';
@@ -275,3 +282,48 @@ test('a hook Job that fails (times out) pauses the roll with HookFailed; ignoreF
     expect(r.hooks).toMatchObject([{ name: 'preDrain', result: 'Ignored' }]);
   expect(done.status!.conditions!.find((c) => c.type === 'Paused')?.status).not.toBe('True');
 }, 240_000);
+
+test('a hook whose pod exits 1 fails its Job (BackoffLimitExceeded): the roll pauses before the drain, and deleting it leaves nothing behind', async () => {
+  const before = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!.map((i) => i.InstanceId!);
+  await newLaunchTemplateVersion(world);
+  // kwok fails a pod of this image with exit code 1 (testkit's stage); the Job has backoffLimit 0.
+  await createRollingUpgrade(world, 'exit-1', {
+    strategy: { mode: 'lazy', maxUnavailable: 1 },
+    preDrain: { image: KWOK_FAILING_IMAGE, command: ['/bin/false'], timeoutSeconds: 60 },
+  });
+  const paused = await waitFor(
+    async () => {
+      const ru = await getRollingUpgrade(world, 'exit-1');
+      return ru.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === 'HookFailed') && ru;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, description: 'Ready=False HookFailed' },
+  );
+  const [record] = paused.status!.instances!;
+  expect(record).toMatchObject({ phase: 'Draining', hooks: [{ name: 'preDrain', result: 'Failed' }] });
+  const ready = paused.status!.conditions!.find((c) => c.type === 'Ready')!;
+  expect(ready.message).toContain(`${record!.instanceId}: hook preDrain failed`);
+  expect(ready.message).toContain('BackoffLimitExceeded');
+  expect(ready.message).not.toContain('timed out');
+  const [job] = (await hookJobs()).filter(
+    (j) => envOf(j).INSTANCE_ID === record!.instanceId && containerOf(j).image === KWOK_FAILING_IMAGE,
+  );
+  expect(job?.status?.conditions?.find((c) => c.type === 'Failed')).toMatchObject({
+    status: 'True',
+    reason: 'BackoffLimitExceeded',
+  });
+  // Paused before the drain: nothing cordoned, nothing terminated, for a while.
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setTimeout(r, 750));
+    expect((await clusterNodes(world)).filter((n) => n.spec?.unschedulable)).toEqual([]);
+    const group = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!;
+    expect(group.Instances!.map((x) => x.InstanceId).sort()).toEqual([...before].sort());
+  }
+  // Deleted: the finalizer removes its hook Jobs, and the CR goes.
+  await world.client.delete(RollingUpgrades, 'exit-1', world.namespace);
+  await waitFor(
+    async () =>
+      !(await world.client.getOrUndefined(RollingUpgrades, 'exit-1', world.namespace)) &&
+      (await hookJobs()).every((j) => containerOf(j).image !== KWOK_FAILING_IMAGE),
+    { timeoutMs: 30_000, intervalMs: 250, description: 'the roll and its hook Jobs gone' },
+  );
+}, 120_000);

@@ -27,6 +27,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { binaryPath, componentDir } from './binaries.js';
 import { httpsGet } from './https.js';
 import { loadKubeConfig, renderKubeconfig } from './kubeconfig.js';
+import { runningPodStage } from './kwok-stage.js';
 import { assertPortFree, freePorts, PortInUseError } from './ports.js';
 import { ManagedProcess, processExists } from './process.js';
 import { REAPER_SCRIPT } from './reaper.js';
@@ -54,6 +55,13 @@ export interface ControlPlaneOptions {
 /** The annotation kwok selects Nodes by: only Nodes carrying it are simulated. */
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export const KWOK_NODE_ANNOTATION_VALUE = 'fake';
+/**
+ * A pod whose first container has this image fails: kwok terminates its containers with exit code 1
+ * (reason `Error`) and sets the pod Failed, where its default `pod-complete` stage would have
+ * succeeded a Job's pod. Nothing runs in a kwok pod; this is how a test gets a real failed pod
+ * (and, through kube-controller-manager's Job controller, a Job failed by `BackoffLimitExceeded`).
+ */
+export const KWOK_FAILING_IMAGE = 'testkit.keiko.dev/exit-1:latest';
 
 type ComponentName =
   | 'etcd'
@@ -425,7 +433,9 @@ export class ControlPlane {
     const docs = readdirSync(stagesDir)
       .filter((f) => f.endsWith('.yaml'))
       .sort()
-      .map((f) => readFileSync(join(stagesDir, f), 'utf8').trim());
+      .map((f) => readFileSync(join(stagesDir, f), 'utf8').trim())
+      .map((doc) => (/^ {2}name: pod-complete$/m.test(doc) ? withoutFailingImage(doc) : doc));
+    docs.push(failingPodStage());
     const path = join(this.workDir, 'kwok.yaml');
     writeFileSync(path, `${docs.join('\n---\n')}\n`);
     return path;
@@ -476,4 +486,40 @@ export class ControlPlane {
     }
     return p.exitError();
   }
+}
+
+/** kwok's `pod-complete` stage, not applied to pods of {@link KWOK_FAILING_IMAGE}. */
+function withoutFailingImage(stage: string): string {
+  const marker = '    matchExpressions:\n';
+  if (!stage.includes(marker)) throw new Error('testkit: kwok pod-complete stage has no matchExpressions');
+  return stage.replace(
+    marker,
+    `${marker}    - key: '.spec.containers.[0].image'\n      operator: 'NotIn'\n      values:\n      - '${KWOK_FAILING_IMAGE}'\n`,
+  );
+}
+
+/** The stage that fails a running pod of {@link KWOK_FAILING_IMAGE} with exit code 1. */
+function failingPodStage(): string {
+  return runningPodStage(
+    'keiko-pod-exit-1',
+    [{ key: '.spec.containers.[0].image', operator: 'In', values: [KWOK_FAILING_IMAGE] }],
+    `  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      containerStatuses:
+      {{ range $index, $item := .spec.containers }}
+      - image: {{ $item.image | Quote }}
+        name: {{ $item.name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 1
+            finishedAt: {{ $now | Quote }}
+            reason: Error
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed`,
+  );
 }

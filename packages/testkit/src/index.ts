@@ -60,6 +60,7 @@ export { type BinaryName, binaryPath, componentDir, MissingBinaryError } from '.
 export {
   ControlPlane,
   type ControlPlaneOptions,
+  KWOK_FAILING_IMAGE,
   KWOK_NODE_ANNOTATION,
   KWOK_NODE_ANNOTATION_VALUE,
 } from './control-plane.js';

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -19,6 +20,7 @@ import {
   createTestNamespace,
   deleteTestNamespace,
   installCrds,
+  KWOK_FAILING_IMAGE,
   KWOK_NODE_ANNOTATION,
   KWOK_NODE_ANNOTATION_VALUE,
   testKubeConfig,
@@ -207,6 +209,52 @@ describe('kwok nodes, scheduling and PDBs', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     const plain = await core.readNode({ name });
     expect(plain.status?.conditions ?? []).toEqual([]);
+  });
+
+  it('a Job pod succeeds with exit code 0; one of KWOK_FAILING_IMAGE fails with exit code 1 and fails its Job', async () => {
+    const batch = kc.makeApiClient(BatchV1Api);
+    const nodeName = node.metadata!.name!;
+    const job = (name: string, image: string) =>
+      batch.createNamespacedJob({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            backoffLimit: 0,
+            template: {
+              metadata: { labels: { job: name } },
+              spec: {
+                restartPolicy: 'Never',
+                nodeSelector: { 'keiko.dev/test-node': nodeName },
+                containers: [{ name: 'main', image }],
+              },
+            },
+          },
+        },
+      });
+    await job('passes', 'registry.example/tool:1');
+    await job('fails', KWOK_FAILING_IMAGE);
+    const finished = async (name: string) =>
+      waitFor(
+        async () => {
+          const j = await batch.readNamespacedJob({ namespace: ns, name });
+          return j.status?.conditions?.find(
+            (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+          );
+        },
+        { description: `Job ${name} finished`, timeoutMs: 60_000, intervalMs: 250 },
+      );
+    expect((await finished('passes')).type).toBe('Complete');
+    const failed = await finished('fails');
+    expect(failed).toMatchObject({ type: 'Failed', reason: 'BackoffLimitExceeded' });
+    const [pod] = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'job=fails' })).items;
+    expect(pod?.status?.phase).toBe('Failed');
+    expect(pod?.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
+      exitCode: 1,
+      reason: 'Error',
+    });
+    const [ok] = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'job=passes' })).items;
+    expect(ok?.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);
   });
 
   it("a Deployment's pods are scheduled to the kwok node and Run; a PDB guards them", async () => {

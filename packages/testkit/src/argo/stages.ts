@@ -16,6 +16,8 @@
  * Limits: outputs (parameters, artifacts, `result`) are never produced, so a template that declares
  * outputs stays Running; stop/terminate and `activeDeadlineSeconds` kill nothing (no real process).
  */
+import { runningPodStage } from '../kwok-stage.js';
+
 export const ARGO_FAIL_ANNOTATION = 'testkit.keiko.io/argo-fail';
 export const ARGO_DELAY_ANNOTATION = 'testkit.keiko.io/argo-delay';
 /** Milliseconds a workflow pod stays Running when no delay is asked for. */
@@ -31,27 +33,13 @@ function stage(name: string, failing: boolean): string {
     ? `
             {{ if eq $item.name "main" }}message: {{ $message | Quote }}{{ end }}`
     : '';
-  return `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: ${name}
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.metadata.labels["${ARGO_WORKFLOW_POD_LABEL}"]'
-      operator: 'Exists'
-    - key: '${failKey}'
-      operator: '${failing ? 'Exists' : 'DoesNotExist'}'
-    - key: '.status.phase'
-      operator: 'In'
-      values:
-      - 'Running'
-  delay:
+  return runningPodStage(
+    name,
+    [
+      { key: `.metadata.labels["${ARGO_WORKFLOW_POD_LABEL}"]`, operator: 'Exists' },
+      { key: failKey, operator: failing ? 'Exists' : 'DoesNotExist' },
+    ],
+    `  delay:
     durationMilliseconds: ${DEFAULT_ARGO_STEP_MS}
     durationFrom:
       jq:
@@ -74,7 +62,8 @@ ${failing ? `      {{ $message := or (index .metadata.annotations "${ARGO_FAIL_A
             startedAt: {{ $now | Quote }}${message}
       {{ end }}
       ${failing ? 'message: {{ $message | Quote }}\n      phase: Failed' : 'phase: Succeeded'}
-`;
+`,
+  );
 }
 
 /** The two Stage documents (success and failure) as YAML texts. */
