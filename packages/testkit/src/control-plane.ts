@@ -27,7 +27,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { binaryPath, componentDir } from './binaries.js';
 import { httpsGet } from './https.js';
 import { loadKubeConfig, renderKubeconfig } from './kubeconfig.js';
-import { runningPodStage } from './kwok-stage.js';
+import { runningPodStage, terminatedContainers } from './kwok-stage.js';
 import { assertPortFree, freePorts, PortInUseError } from './ports.js';
 import { ManagedProcess, processExists } from './process.js';
 import { REAPER_SCRIPT } from './reaper.js';
@@ -506,20 +506,6 @@ function failingPodStage(): string {
     `  next:
     statusTemplate: |
       {{ $now := Now }}
-      containerStatuses:
-      {{ range $index, $item := .spec.containers }}
-      - image: {{ $item.image | Quote }}
-        name: {{ $item.name | Quote }}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: 1
-            finishedAt: {{ $now | Quote }}
-            reason: Error
-            startedAt: {{ $now | Quote }}
-      {{ end }}
-      phase: Failed`,
+${terminatedContainers('1', 'Error')}      phase: Failed`,
   );
 }

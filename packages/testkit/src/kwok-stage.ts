@@ -37,3 +37,25 @@ spec:
 ${rendered}
 ${tail}`;
 }
+
+/**
+ * The `containerStatuses:` of a statusTemplate in which every container has terminated (`$now` must
+ * be defined). `exitCode` and `reason` are template text; `extra` is appended to each `terminated:`.
+ */
+export function terminatedContainers(exitCode: string, reason: string, extra = ''): string {
+  return `      containerStatuses:
+      {{ range $index, $item := .spec.containers }}
+      - image: {{ $item.image | Quote }}
+        name: {{ $item.name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: ${exitCode}
+            finishedAt: {{ $now | Quote }}
+            reason: ${reason}
+            startedAt: {{ $now | Quote }}${extra}
+      {{ end }}
+`;
+}

@@ -16,7 +16,7 @@
  * Limits: outputs (parameters, artifacts, `result`) are never produced, so a template that declares
  * outputs stays Running; stop/terminate and `activeDeadlineSeconds` kill nothing (no real process).
  */
-import { runningPodStage } from '../kwok-stage.js';
+import { runningPodStage, terminatedContainers } from '../kwok-stage.js';
 
 export const ARGO_FAIL_ANNOTATION = 'testkit.keiko.io/argo-fail';
 export const ARGO_DELAY_ANNOTATION = 'testkit.keiko.io/argo-delay';
@@ -47,21 +47,7 @@ function stage(name: string, failing: boolean): string {
   next:
     statusTemplate: |
       {{ $now := Now }}
-${failing ? `      {{ $message := or (index .metadata.annotations "${ARGO_FAIL_ANNOTATION}") "failed" }}\n` : ''}      containerStatuses:
-      {{ range $index, $item := .spec.containers }}
-      - image: {{ $item.image | Quote }}
-        name: {{ $item.name | Quote }}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: ${exit}
-            finishedAt: {{ $now | Quote }}
-            reason: ${reason}
-            startedAt: {{ $now | Quote }}${message}
-      {{ end }}
-      ${failing ? 'message: {{ $message | Quote }}\n      phase: Failed' : 'phase: Succeeded'}
+${failing ? `      {{ $message := or (index .metadata.annotations "${ARGO_FAIL_ANNOTATION}") "failed" }}\n` : ''}${terminatedContainers(exit, reason, message)}      ${failing ? 'message: {{ $message | Quote }}\n      phase: Failed' : 'phase: Succeeded'}
 `,
   );
 }
