@@ -36,8 +36,9 @@ export class AwsShim {
   readonly lifecycle = new Map<string, 'spot' | 'on-demand'>();
   readonly launching = new Map<string, 'spot' | 'on-demand'>();
   readonly calls = new Map<string, number>();
-  /** The last UpdateAutoScalingGroup input per group (moto drops CapacityRebalance on update). */
+  /** The last UpdateAutoScalingGroup input per group, and how many were sent per group. */
   readonly lastUpdate = new Map<string, Record<string, unknown>>();
+  readonly updates = new Map<string, number>();
 
   /** Every pool of these types and zones at this price. */
   setSpot(types: string[], zones: string[], price: number) {
@@ -57,6 +58,10 @@ export class AwsShim {
           const pct =
             args.input.MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity;
           this.lastUpdate.set(args.input.AutoScalingGroupName, args.input);
+          this.updates.set(
+            args.input.AutoScalingGroupName,
+            (this.updates.get(args.input.AutoScalingGroupName) ?? 0) + 1,
+          );
           if (pct !== undefined)
             this.launching.set(args.input.AutoScalingGroupName, pct === 0 ? 'spot' : 'on-demand');
         }

@@ -90,6 +90,28 @@ test('suspend and resume processes; tags', async () => {
   expect(await asgs.findByTags({ 'keiko.dev/owner': 'helpers' })).toEqual([]);
 });
 
+test('UpdateAutoScalingGroup keeps CapacityRebalance (testkit patches moto, which dropped it)', async () => {
+  const name = `${ctx.account.clusterName}-rebalance`;
+  await group(name, 0);
+  const read = async () =>
+    (await ctx.aws.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })))
+      .AutoScalingGroups![0]!.CapacityRebalance;
+  expect(await read()).toBe(false);
+  await ctx.aws.autoScaling.send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, CapacityRebalance: true }),
+  );
+  expect(await read()).toBe(true);
+  // An update that does not mention it leaves it as it is.
+  await ctx.aws.autoScaling.send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, MaxSize: 40 }),
+  );
+  expect(await read()).toBe(true);
+  await ctx.aws.autoScaling.send(
+    new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, CapacityRebalance: false }),
+  );
+  expect(await read()).toBe(false);
+});
+
 test("an instance's launch template version comes from its EC2 tags, not from the group", async () => {
   const { aws } = ctx;
   const name = `${ctx.account.clusterName}-ltv`;

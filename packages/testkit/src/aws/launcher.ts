@@ -14,7 +14,7 @@
  * `all_instances()`, `tags[resource_id]`, `ssm_backends[account][region]._parameters`,
  * `LaunchTemplate.create_version`.
  *
- * Three fixes to moto 5.2.5 itself, applied before the server starts, each where it differs from AWS
+ * Four fixes to moto 5.2.5 itself, applied before the server starts, each where it differs from AWS
  * in a way the controllers depend on:
  *
  * 1. `CreateLaunchTemplateVersion` stores `UserData` as a plain string (CreateLaunchTemplate decodes
@@ -26,6 +26,9 @@
  * 3. An ASG's instances are tagged `aws:ec2launchtemplate:version` with the template's default
  *    version even when they were launched from `$Latest` or a number. The patch tags them with the
  *    version they were launched from, as AWS does.
+ * 4. `UpdateAutoScalingGroup` ignores `CapacityRebalance` (only CreateAutoScalingGroup stores it), so
+ *    a group updated to `true` still reads `false`, and minion-manager, which turns it on with the
+ *    market, rewrote an unchanged MixedInstancesPolicy every cycle. The patch stores it.
  *
  * Kept as a string so it works the same from `src/` (ts-jest) and from the bundled `dist/`.
  */
@@ -86,8 +89,21 @@ def patch_autoscaling_launches():
                     state.instance.add_tags({"aws:ec2launchtemplate:version": str(version.number)})
     FakeAutoScalingGroup.replace_autoscaling_group_instances = replace
 
+def patch_capacity_rebalance_update():
+    from moto.autoscaling.responses import AutoScalingResponse
+    original = AutoScalingResponse.update_auto_scaling_group
+    def update(self):
+        result = original(self)
+        value = self._get_bool_param("CapacityRebalance", None)
+        if value is not None:
+            group = self.autoscaling_backend.autoscaling_groups[self._get_param("AutoScalingGroupName")]
+            group.capacity_rebalance = value
+        return result
+    AutoScalingResponse.update_auto_scaling_group = update
+
 patch_launch_template_versions()
 patch_autoscaling_launches()
+patch_capacity_rebalance_update()
 
 moto_app = DomainDispatcherApplication(create_backend_app)
 
