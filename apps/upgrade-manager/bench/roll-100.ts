@@ -168,6 +168,51 @@ try {
   console.log(
     `batch floor         ${(batchFloorMs / 1000).toFixed(2)} s (median of ${floorSamples.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s: terminate ${MAX_UNAVAILABLE} -> replacements Ready, no controller)`,
   );
+  // The same with every group at once, as the rolls run: maxUnavailable terminations in each group
+  // at the same instant (groups in parallel), until all their replacements are Ready. It adds what
+  // one emulator process and one simulator cost when ten groups act together, still without a
+  // controller.
+  const concurrentSamples: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const groups = await aws.autoScaling.send(
+      new DescribeAutoScalingGroupsCommand({
+        AutoScalingGroupNames: Array.from({ length: ASGS }, (_, a) => `bench-${a}`),
+      }),
+    );
+    const victimsByGroup = groups.AutoScalingGroups!.map((g) =>
+      g.Instances!.slice(0, MAX_UNAVAILABLE).map((i) => i.InstanceId!),
+    );
+    const started = Date.now();
+    await Promise.all(
+      victimsByGroup.map(async (victims) => {
+        for (const InstanceId of victims) {
+          await aws.autoScaling.send(
+            new TerminateInstanceInAutoScalingGroupCommand({
+              InstanceId,
+              ShouldDecrementDesiredCapacity: false,
+            }),
+          );
+        }
+      }),
+    );
+    const all = victimsByGroup.flat();
+    await waitFor(
+      async () => {
+        const ids = await providerIds();
+        return all.every((v) => !ids.has(v)) && (await readyCount()) === ASGS * SIZE;
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+        description: 'the concurrent calibration replacements to be Ready',
+      },
+    );
+    concurrentSamples.push(Date.now() - started);
+  }
+  const concurrentFloorMs = [...concurrentSamples].sort((a, b) => a - b)[1]!;
+  console.log(
+    `concurrent floor    ${(concurrentFloorMs / 1000).toFixed(2)} s (median of ${concurrentSamples.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s: the same in all ${ASGS} groups at once)`,
+  );
   for (const id of ltIds) {
     const v = await aws.ec2.send(
       new CreateLaunchTemplateVersionCommand({
@@ -387,6 +432,10 @@ try {
   const floorBoundMs = Math.ceil(SIZE / MAX_UNAVAILABLE) * batchFloorMs;
   console.log(
     `measured floor      ${(floorBoundMs / 1000).toFixed(1)} s  (ceil(${SIZE}/${MAX_UNAVAILABLE}) batches x batch floor); over it ${(((totalMs - floorBoundMs) / floorBoundMs) * 100).toFixed(1)} %`,
+  );
+  const concurrentBoundMs = Math.ceil(SIZE / MAX_UNAVAILABLE) * concurrentFloorMs;
+  console.log(
+    `concurrent floor x5 ${(concurrentBoundMs / 1000).toFixed(1)} s  (ceil(${SIZE}/${MAX_UNAVAILABLE}) batches x concurrent floor); over it ${(((totalMs - concurrentBoundMs) / concurrentBoundMs) * 100).toFixed(1)} %`,
   );
   console.log(
     `AWS calls           ${calls} (${(calls / Math.max(1, rotated)).toFixed(2)} per replaced node)`,
