@@ -89,9 +89,13 @@ export async function executeSteps(
     });
   }
   if (selected.length > 0) status.lastBatchNodes = selected.map((s) => s.nodeName ?? s.instanceId);
-  // Lazy: a new batch is recorded as Draining in the save before its drain (below), with no effect in
-  // between, so it is not saved as Selected first. Eager saves Selected before EnterStandby.
-  if (steps.length > 0 && !(mode === 'lazy' && selected.length > 0)) await save();
+  // Lazy without preDrain hooks: a new batch is recorded as Draining in the save before its cordon
+  // (below), with no effect in between, so it is not saved as Selected first. Eager saves Selected
+  // before EnterStandby, and a preDrain hook's Job must not exist before its instance is recorded (a
+  // restart would pick the batch again, maybe other instances, and leave the hook run for nothing).
+  const deferSelected =
+    mode === 'lazy' && selected.length > 0 && hooksAt(ru.spec, 'beforeDrain').length === 0;
+  if (steps.length > 0 && !deferSelected) await save();
   // The upstream tag and the batch event are informational: they go alongside the drain, after the
   // batch is recorded, not before it on the way from "replacements Ready" to the next termination.
   const announceBatch = async () => {
