@@ -22,7 +22,7 @@ import {
   ModifyLaunchTemplateCommand,
 } from '@aws-sdk/client-ec2';
 import { AwsClients } from '@keiko/aws-kit';
-import { KubeClient, type KubeObject } from '@keiko/operator-kit';
+import { KubeClient, type KubeObject, Reflector } from '@keiko/operator-kit';
 import {
   ControlPlane,
   createTestAwsAccount,
@@ -278,20 +278,25 @@ try {
   const cordonedAt = new Map<string, number>();
   const readyAt = new Map<string, number>();
   const completedAt = new Map<string, number>();
-  const stopWatches = new AbortController();
-  const watching = [
-    watchAll<NodeLike>(client, NODES, stopWatches.signal, (node) => {
-      const id = node.spec?.providerID?.split('/').pop();
-      if (!id) return;
-      if (node.spec?.unschedulable && !cordonedAt.has(id)) cordonedAt.set(id, Date.now());
-      const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      if (ready && !readyAt.has(id)) readyAt.set(id, Date.now());
-    }),
-    watchAll<KubeObject & { status?: { currentStatus?: string } }>(client, RU, stopWatches.signal, (ru) => {
-      if (ru.status?.currentStatus === 'completed' && !completedAt.has(ru.metadata.name!))
-        completedAt.set(ru.metadata.name!, Date.now());
-    }),
-  ];
+  // operator-kit's Reflector (list + watch, as the controllers use it) calls these on every change.
+  const nodeWatch = new Reflector<NodeLike>(client, NODES);
+  const rollWatch = new Reflector<KubeObject & { status?: { currentStatus?: string } }>(client, RU);
+  const seenNode = (node: NodeLike) => {
+    const id = node.spec?.providerID?.split('/').pop();
+    if (!id) return;
+    if (node.spec?.unschedulable && !cordonedAt.has(id)) cordonedAt.set(id, Date.now());
+    const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (ready && !readyAt.has(id)) readyAt.set(id, Date.now());
+  };
+  nodeWatch.addHandler({ add: seenNode, update: (_, node) => seenNode(node) });
+  const seenRoll = (ru: KubeObject & { status?: { currentStatus?: string } }) => {
+    if (ru.status?.currentStatus === 'completed' && !completedAt.has(ru.metadata.name!))
+      completedAt.set(ru.metadata.name!, Date.now());
+  };
+  rollWatch.addHandler({ add: seenRoll, update: (_, ru) => seenRoll(ru) });
+  nodeWatch.start();
+  rollWatch.start();
+  await Promise.all([nodeWatch.waitForSync(), rollWatch.waitForSync()]);
   const t0 = Date.now();
   for (let a = 0; a < ASGS; a++) {
     await client.create(RU, {
@@ -355,8 +360,7 @@ try {
     lastToEnd.push(Date.parse(r.status.endTime) - starts[starts.length - 1]!);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length) / 1000;
-  stopWatches.abort();
-  await Promise.allSettled(watching);
+  await Promise.all([nodeWatch.stop(), rollWatch.stop()]);
   const membersAfter = await groupMembers(aws, ASGS);
   const terminatedAt = new Map<string, number[]>();
   const events = await client.list<
@@ -458,31 +462,6 @@ try {
   child?.kill('SIGTERM');
   await sim?.stop();
   await Promise.all([cp.stop(), moto.stop()]);
-}
-
-/** Calls `seen` for every object of `r` as it is now and on every change, until `signal` aborts. */
-async function watchAll<T extends KubeObject>(
-  client: KubeClient,
-  r: typeof NODES,
-  signal: AbortSignal,
-  seen: (o: T) => void,
-): Promise<void> {
-  while (!signal.aborted) {
-    try {
-      const list = await client.list<T>(r);
-      for (const o of list.items) seen(o);
-      for await (const e of client.watch<T>(r, {
-        resourceVersion: list.metadata?.resourceVersion,
-        timeoutSeconds: 300,
-        idleTimeoutMs: 60_000,
-        signal,
-      })) {
-        if (e.type === 'ADDED' || e.type === 'MODIFIED') seen(e.object);
-      }
-    } catch {
-      // aborted, or the watch ended: list again unless aborted
-    }
-  }
 }
 
 /** Instance ids of each bench group, by group name. */
