@@ -33,6 +33,7 @@ export * as predicates from './predicates.js';
 export { exponentialDelay, JitteredBackoff, TokenBucket } from './queue/backoff.js';
 export { WorkQueue } from './queue/queue.js';
 export * from './reconcile.js';
+export { OwnVersions } from './reflector/own-versions.js';
 export {
   Reflector,
   type ReflectorHandler,

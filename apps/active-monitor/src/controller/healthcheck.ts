@@ -34,6 +34,7 @@ import {
   isNotFound,
   type KubeClient,
   type Logger,
+  OwnVersions,
   type ReconcileContext,
   type Request,
   type Result,
@@ -113,8 +114,8 @@ interface Pass {
 export class HealthCheckReconciler {
   /** When each HealthCheck wants its next pass (slot, deadline, retry). */
   readonly timers: DueTimers;
-  /** key -> resourceVersion of the HealthCheck this process last wrote or read from the API server. */
-  private readonly known = new Map<string, string>();
+  /** The version of each HealthCheck this process last wrote or read from the API server. */
+  private readonly versions = new OwnVersions();
   private readonly locks = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: HealthCheckReconcilerDeps) {
@@ -187,24 +188,16 @@ export class HealthCheckReconciler {
    * The HealthCheck to act on: the cached copy when it is the version this process last wrote or
    * read (so it includes our own last status write), else a GET.
    */
-  private async load(key: string, cached: HealthCheck, client: KubeClient): Promise<HealthCheck | undefined> {
-    const rv = cached.metadata.resourceVersion;
-    if (rv !== undefined && this.known.get(key) === rv) return cached;
-    const hc = await client.getOrUndefined<HealthCheck>(
-      healthCheckResource,
-      cached.metadata.name as string,
-      cached.metadata.namespace,
-    );
-    if (hc) this.remember(key, hc);
-    return hc;
+  private load(key: string, cached: HealthCheck, client: KubeClient): Promise<HealthCheck | undefined> {
+    return this.versions.current(client, healthCheckResource, key, cached);
   }
 
   private remember(key: string, hc: HealthCheck): void {
-    if (hc.metadata.resourceVersion) this.known.set(key, hc.metadata.resourceVersion);
+    this.versions.remember(key, hc);
   }
 
   private forget(key: string): void {
-    this.known.delete(key);
+    this.versions.forget(key);
     this.timers.delete(key);
   }
 

@@ -186,6 +186,10 @@ export class Controller<T extends KubeObject = KubeObject> {
         },
       );
       this.queue.forget(key);
+      log.debug(
+        { ms: Math.round(performance.now() - started), requeueAfter: result?.requeueAfter },
+        'reconciled',
+      );
       if (result?.requeueAfter !== undefined && result.requeueAfter > 0) {
         m.reconcileTotal.inc({ controller, result: 'requeue_after' });
         this.queue.addAfter(key, result.requeueAfter);
