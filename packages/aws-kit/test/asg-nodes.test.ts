@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { NodeSimulator, testKubeConfig, waitFor } from '@keiko/testkit';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { AutoScalingGroups, Ec2, instanceLaunchTemplate } from '../src/index.js';
-import { type AwsTestContext, awsTestContext } from './support.js';
+import { type AwsTestContext, awsTestContext, templateGroup } from './support.js';
 
 const USER_DATA = `#!/bin/bash
 set -o xtrace
@@ -184,4 +184,50 @@ test('scaling an ASG up brings Ready Nodes; terminating in the ASG swaps one Nod
     launchTemplateId: lt.LaunchTemplate!.LaunchTemplateId,
     version: '2',
   });
+});
+
+test('a simulated boot is timed from the launch, not from when a poll first saw the instance', async () => {
+  const { aws, account } = ctx;
+  const asgs = new AutoScalingGroups(aws);
+  const name = `${account.clusterName}-boot`;
+  // No simulator polls while the instance launches and its 500 ms boot runs out.
+  await sim.stop();
+  const before = Date.now();
+  await templateGroup(ctx, name, {
+    desired: 1,
+    maxSize: 1,
+    subnets: 1,
+    clusterTag: true,
+    instanceType: 'm5.large',
+  });
+  const after = Date.now();
+  const id = (await asgs.get(name, { ttlMs: 0 }))!.Instances![0]!.InstanceId!;
+  // The side door's launch time has milliseconds (moto's LaunchTime has whole seconds).
+  const url = new URL('/_keiko/v1/instances', account.endpoint);
+  url.search = new URLSearchParams({
+    accountId: account.accountId,
+    region: account.region,
+    tagKey: account.clusterTagKey,
+  }).toString();
+  const listed = ((await (await fetch(url)).json()) as { instanceId: string; launchedAtMs: number }[]).find(
+    (i) => i.instanceId === id,
+  )!;
+  expect(listed.launchedAtMs).toBeGreaterThanOrEqual(before);
+  expect(listed.launchedAtMs).toBeLessThanOrEqual(after);
+  await new Promise((r) => setTimeout(r, 700));
+
+  // A simulator that first sees it now registers its Node in its first pass: the boot is over. (Timed
+  // from the first sight, the Node would wait another 500 ms, past the two passes below.)
+  sim = await NodeSimulator.start({
+    kubeConfig: kc,
+    endpoint: account.endpoint,
+    accountId: account.accountId,
+    region: account.region,
+    clusterName: account.clusterName,
+    bootDelayMs: 500,
+    pollIntervalMs: 60_000,
+  });
+  await sim.syncOnce();
+  expect(sim.nodeNames().has(id)).toBe(true);
+  expect((await clusterNodes()).map(instanceIdOf)).toContain(id);
 });

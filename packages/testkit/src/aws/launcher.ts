@@ -7,7 +7,9 @@
  * - `GET /_keiko/v1/instances?accountId=&region=&tagKey=` lists the instances that carry a tag key,
  *   read straight from the EC2 backend. The node simulator polls it: a kubelet joining a cluster
  *   spends no EC2 API quota, so neither should the simulator, and it costs one request for 1,000
- *   instances.
+ *   instances. Each carries `launchedAtMs`, when moto created it to the millisecond (moto's own
+ *   LaunchTime has whole seconds), so a simulated boot is timed from the launch, as EC2's is, and
+ *   not from whenever a poll happened to see the instance.
  * - `GET /_keiko/v1/healthz` answers once the server listens.
  *
  * moto internals it relies on (pinned moto version): `ec2_backends[account][region]`,
@@ -33,7 +35,7 @@
  * Kept as a string so it works the same from `src/` (ts-jest) and from the bundled `dist/`.
  */
 export const MOTO_LAUNCHER_SCRIPT = `
-import base64, json, sys
+import base64, json, sys, time
 from datetime import datetime, timezone
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -101,6 +103,15 @@ def patch_capacity_rebalance_update():
         return result
     AutoScalingResponse.update_auto_scaling_group = update
 
+def record_launch_times():
+    from moto.ec2.models.instances import Instance
+    original = Instance.__init__
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self._keiko_launched_ms = time.time() * 1000
+    Instance.__init__ = init
+
+record_launch_times()
 patch_launch_template_versions()
 patch_autoscaling_launches()
 patch_capacity_rebalance_update()
@@ -135,6 +146,7 @@ def list_instances(args):
             "privateDnsName": i.private_dns_name,
             "privateIpAddress": i.private_ip,
             "launchTime": i.launch_time if isinstance(i.launch_time, str) else i.launch_time.isoformat(),
+            "launchedAtMs": getattr(i, "_keiko_launched_ms", None),
             "imageId": i.image_id,
             "tags": tags,
             "userData": user_data_of(i),

@@ -33,6 +33,8 @@ export interface EmulatedInstance {
   imageId: string;
   tags: Record<string, string>;
   userData: string | null;
+  /** When the emulator created the instance, in epoch milliseconds (the side door records it). */
+  launchedAtMs?: number | null;
 }
 
 export interface NodeSimulatorOptions {
@@ -42,7 +44,11 @@ export interface NodeSimulatorOptions {
   accountId: string;
   region: string;
   clusterName: string;
-  /** Milliseconds between an instance first being seen running and its Node appearing (default 0). */
+  /**
+   * Milliseconds from an instance's launch to its Node appearing (default 0), as EC2 boots from the
+   * launch whenever a poll sees it. Without a launch time from the emulator: from the first poll that
+   * saw it running.
+   */
   bootDelayMs?: number;
   /** Milliseconds between polls (default 250). */
   pollIntervalMs?: number;
@@ -189,7 +195,7 @@ export class NodeSimulator {
     const toCreate: EmulatedInstance[] = [];
     for (const [id, instance] of running) {
       if (this.nodes.has(id)) continue;
-      const seen = this.firstSeen.get(id) ?? now;
+      const seen = this.firstSeen.get(id) ?? Math.min(now, instance.launchedAtMs ?? now);
       this.firstSeen.set(id, seen);
       if (now - seen >= bootDelay) {
         if (!this.bootTimers.has(id)) toCreate.push(instance);
