@@ -43,26 +43,43 @@ export interface ReadOptions {
 export class AutoScalingGroups {
   constructor(private readonly aws: AwsClients) {}
 
-  /** The named groups that exist (missing names are simply absent), in pages of 100 names. */
+  /**
+   * The named groups that exist (missing names are simply absent). Each group is cached on its own;
+   * the names not cached are read in batched calls of up to 100, shared with every other read of
+   * groups by name on the same AwsClients (see KeyBatcher).
+   */
   async describe(names: readonly string[], options: ReadOptions = {}): Promise<AutoScalingGroup[]> {
-    const unique = [...new Set(names)].sort();
-    const pages = await Promise.all(
-      chunk(unique, NAMES_PER_CALL).map((batch) =>
-        this.aws.cachedRead(
-          'autoscaling',
-          'DescribeAutoScalingGroups',
-          { names: batch },
-          { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.autoScalingGroup, tags: batch.map(asgTag) },
-          () => this.describeAll({ AutoScalingGroupNames: batch }),
+    const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS.autoScalingGroup;
+    const groups = await Promise.all(
+      [...new Set(names)]
+        .sort()
+        .map((name) =>
+          this.aws.cachedRead(
+            'autoscaling',
+            'DescribeAutoScalingGroups',
+            { name },
+            { ttlMs, tags: [asgTag(name)] },
+            () => this.byName().load(name),
+          ),
         ),
-      ),
     );
-    return pages.flat();
+    return groups.filter((g): g is AutoScalingGroup => g !== undefined);
   }
 
   /** One group, or undefined if it does not exist. */
   async get(name: string, options: ReadOptions = {}): Promise<AutoScalingGroup | undefined> {
     return (await this.describe([name], options))[0];
+  }
+
+  private byName() {
+    return this.aws.batcher<AutoScalingGroup>(
+      'autoscaling:groups-by-name',
+      async (names) =>
+        new Map(
+          (await this.describeAll({ AutoScalingGroupNames: names })).map((g) => [g.AutoScalingGroupName!, g]),
+        ),
+      { maxKeys: NAMES_PER_CALL },
+    );
   }
 
   /**

@@ -5,7 +5,8 @@
  * `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` (read by the SDK itself) or an explicit option,
  * and call metrics. The same code therefore runs against AWS and against the emulator.
  *
- * Clients are created on first use and shared; so are the metrics and the read cache.
+ * Clients are created on first use and shared; so are the metrics, the read cache and the batchers
+ * of keyed reads.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -18,6 +19,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Registry } from 'prom-client';
+import { KeyBatcher, type KeyBatcherOptions } from './batch.js';
 import { type CacheLookup, cacheKey, TtlCache } from './cache.js';
 import { resolveRegion } from './config.js';
 import { type InstrumentableClient, instrumentClient } from './instrument.js';
@@ -50,6 +52,7 @@ export class AwsClients {
   readonly metrics: AwsMetrics;
   readonly cache: TtlCache;
   private readonly clients = new Map<ServiceName, unknown>();
+  private readonly batchers = new Map<string, KeyBatcher<unknown>>();
 
   private constructor(
     readonly region: string,
@@ -108,6 +111,23 @@ export class AwsClients {
       if (outcome === 'miss') this.metrics.cacheMisses.inc({ service, operation });
       else this.metrics.cacheHits.inc({ service, operation });
     });
+  }
+
+  /**
+   * The shared batcher of one kind of keyed read (e.g. groups by name), created on first use: every
+   * helper built on these clients batches into the same calls.
+   */
+  batcher<V>(
+    id: string,
+    loadMany: (keys: string[]) => Promise<ReadonlyMap<string, V>>,
+    options: KeyBatcherOptions,
+  ): KeyBatcher<V> {
+    let batcher = this.batchers.get(id) as KeyBatcher<V> | undefined;
+    if (!batcher) {
+      batcher = new KeyBatcher(loadMany, options);
+      this.batchers.set(id, batcher as KeyBatcher<unknown>);
+    }
+    return batcher;
   }
 
   /** Invalidates cached reads carrying any of `tags` (call after a write). */

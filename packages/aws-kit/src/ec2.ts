@@ -51,22 +51,41 @@ export function instanceLaunchTemplate(instance: Pick<Instance, 'Tags'>): Instan
 export class Ec2 {
   constructor(private readonly aws: AwsClients) {}
 
-  /** The instances with these ids (missing ones are absent), in pages of {@link INSTANCE_IDS_PER_CALL}. */
+  /**
+   * The instances with these ids (missing ones are absent). Each instance is cached on its own; the
+   * ids not cached are read in batched calls of up to {@link INSTANCE_IDS_PER_CALL}, shared with every
+   * other read of instances by id on the same AwsClients (see KeyBatcher).
+   */
   async instances(ids: readonly string[], options: ReadOptions = {}): Promise<Instance[]> {
+    const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS.instance;
     const unique = [...new Set(ids)].sort();
-    const pages = await Promise.all(
-      chunk(unique, INSTANCE_IDS_PER_CALL).map((batch) =>
-        this.aws.cachedRead(
-          'ec2',
-          'DescribeInstances',
-          { ids: batch },
-          { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.instance, tags: batch.map(instanceTag) },
-          // With InstanceIds, one unknown id fails the whole call; a filter on the id does not.
-          () => this.describeAll({ Filters: [{ Name: 'instance-id', Values: batch }] }),
+    const found = await Promise.all(
+      unique.map((id) =>
+        this.aws.cachedRead('ec2', 'DescribeInstances', { id }, { ttlMs, tags: [instanceTag(id)] }, () =>
+          this.byId().load(id),
         ),
       ),
     );
-    return pages.flat();
+    // An id not found is not remembered: it may be an instance not yet visible (EC2 is eventually
+    // consistent), which the next read must find.
+    const missing = unique.filter((_, i) => found[i] === undefined);
+    if (missing.length > 0) this.aws.invalidate(...missing.map(instanceTag));
+    return found.filter((i): i is Instance => i !== undefined);
+  }
+
+  private byId() {
+    return this.aws.batcher<Instance>(
+      'ec2:instances-by-id',
+      // With InstanceIds, one unknown id fails the whole call; a filter on the id does not.
+      async (ids) =>
+        new Map(
+          (await this.describeAll({ Filters: [{ Name: 'instance-id', Values: ids }] })).map((i) => [
+            i.InstanceId!,
+            i,
+          ]),
+        ),
+      { maxKeys: INSTANCE_IDS_PER_CALL },
+    );
   }
 
   /** Instances whose tags match (`{ key: value }`, or `{ key: undefined }` for any value). */

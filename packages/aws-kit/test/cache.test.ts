@@ -3,11 +3,9 @@
  * AWS call, and a write through the helpers invalidates what it touched.
  */
 
-import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { AutoScalingGroups, TtlCache } from '../src/index.js';
-import { type AwsTestContext, awsTestContext, counter } from './support.js';
+import { type AwsTestContext, awsTestContext, counter, templateGroup } from './support.js';
 
 let ctx: AwsTestContext;
 beforeAll(async () => {
@@ -25,23 +23,8 @@ const describeCalls = () =>
 test('100 concurrent identical Describe calls make one AWS call; a write invalidates', async () => {
   const { aws, account } = ctx;
   const name = `${account.clusterName}-cached`;
-  const lt = await aws.ec2.send(
-    new CreateLaunchTemplateCommand({
-      LaunchTemplateName: name,
-      LaunchTemplateData: { ImageId: account.amis.al2023, InstanceType: 't3.small' },
-    }),
-  );
   // No cluster tag: these instances never become Nodes.
-  await aws.autoScaling.send(
-    new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: name,
-      LaunchTemplate: { LaunchTemplateId: lt.LaunchTemplate!.LaunchTemplateId!, Version: '$Latest' },
-      MinSize: 0,
-      MaxSize: 5,
-      DesiredCapacity: 1,
-      VPCZoneIdentifier: account.subnets[0]!.subnetId,
-    }),
-  );
+  await templateGroup(ctx, name, { desired: 1, subnets: 1 });
   const asgs = new AutoScalingGroups(aws);
 
   const before = await describeCalls();
