@@ -7,7 +7,7 @@
  * /metrics), and the controller's peak RSS (VmHWM) next to its heap (used/total) and external memory
  * from its /metrics, idle and peak while rolling. The controller runs with the Node flags of the
  * Dockerfile's ENTRYPOINT (BENCH_NODE_FLAGS="" for none). Env: BENCH_ASGS (10), BENCH_SIZE (10),
- * BENCH_BOOT_MS (10000), BENCH_MAX_UNAVAILABLE (2). Run: pnpm --filter @keiko/upgrade-manager bench
+ * BENCH_BOOT_MS (10000), BENCH_MAX_UNAVAILABLE (2), BENCH_LOG_LEVEL (warn: the controller's log). Run: pnpm --filter @keiko/upgrade-manager bench
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -249,7 +249,7 @@ try {
       ...(process.env.BENCH_REQUEUE_SECONDS
         ? [`--requeue-seconds=${process.env.BENCH_REQUEUE_SECONDS}`]
         : []),
-      '--log-level=warn',
+      `--log-level=${process.env.BENCH_LOG_LEVEL ?? 'warn'}`,
     ],
     {
       env: {
@@ -444,8 +444,22 @@ try {
   console.log(
     `AWS calls           ${calls} (${(calls / Math.max(1, rotated)).toFixed(2)} per replaced node)`,
   );
-  for (const l of metrics.split('\n').filter((x) => x.startsWith('aws_api_calls_total{')))
-    console.log(`  ${l}`);
+  // Each operation's calls and their mean duration as the controller saw it (queueing in moto included).
+  const sample = (name: string, labels: string) =>
+    Number(
+      metrics
+        .split('\n')
+        .find((x) => x.startsWith(`${name}{`) && x.includes(labels))
+        ?.split(' ')
+        .pop() ?? Number.NaN,
+    );
+  for (const l of metrics.split('\n').filter((x) => x.startsWith('aws_api_calls_total{'))) {
+    const op = /service="[^"]+",operation="[^"]+"/.exec(l)?.[0] ?? '';
+    const meanMs =
+      (1000 * sample('aws_api_call_duration_seconds_sum', op)) /
+      sample('aws_api_call_duration_seconds_count', op);
+    console.log(`  ${l}  (mean ${meanMs.toFixed(0)} ms)`);
+  }
   console.log(`controller peak RSS ${(peakRss / 1024).toFixed(0)} MB (VmHWM)`);
   const cpu = Number(/^process_cpu_seconds_total (\S+)/m.exec(metrics)?.[1] ?? Number.NaN);
   console.log(

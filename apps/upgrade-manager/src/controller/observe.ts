@@ -29,6 +29,13 @@ export interface AsgObservation {
  * RollingUpgrade created right after a new template version must not find "nothing drifted".
  */
 const TEMPLATE_TTL_MS = 60_000;
+/**
+ * What is read from DescribeInstances (the template version from EC2's `aws:ec2launchtemplate:*`
+ * tags, which nobody can change, the type, the launch time) is fixed for an instance's life; its
+ * state comes from the group. So an instance is described once, when it first appears, not on every
+ * pass (a `fresh` look still reads them again).
+ */
+const INSTANCE_FACTS_TTL_MS = 10 * 60_000;
 
 export interface AwsView {
   aws: AwsClients;
@@ -63,7 +70,12 @@ export async function observeAsg(
   const members = group.Instances ?? [];
   if (options.fresh) aws.invalidate(...members.map((i) => instanceTag(i.InstanceId!)));
   const described = new Map(
-    (await ec2.instances(members.map((i) => i.InstanceId!))).map((i) => [i.InstanceId!, i]),
+    (
+      await ec2.instances(
+        members.map((i) => i.InstanceId!),
+        { ttlMs: INSTANCE_FACTS_TTL_MS },
+      )
+    ).map((i) => [i.InstanceId!, i]),
   );
   const instances: ObservedInstance[] = members.map((m) => {
     const ec2Instance = described.get(m.InstanceId!);

@@ -16,6 +16,7 @@ import {
   errorMessage,
   isConflict,
   type Manager,
+  OwnVersions,
   predicates,
   type ReconcileContext,
   type Result,
@@ -82,6 +83,8 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
 
   const stepDeps = { config, view, metrics, hookRunner, nodeIndex };
 
+  /** The resourceVersion of each roll's last write (or live read) by this process. */
+  const versions = new OwnVersions();
   const controller = manager.controller<RollingUpgrade>(RollingUpgrades, {
     name: 'rollingupgrade',
     workers: config.maxParallel,
@@ -98,26 +101,20 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     ],
     reconcile: async ({ key, object }, ctx) => {
       if (!object) {
-        lastWritten.delete(key);
+        versions.forget(key);
         return;
       }
       // The informer cache can be a few milliseconds behind this process's own last write (a Node
       // event can start a pass before the watch delivers it). A roll must not be planned from the
-      // older status, so then the pass reads the object from the API server.
-      let ru: RollingUpgrade | undefined = object;
-      const mine = lastWritten.get(key);
-      if (mine && mine !== object.metadata.resourceVersion) {
-        ru = await ctx.client.getOrUndefined<RollingUpgrade>(
-          RollingUpgrades,
-          object.metadata.name!,
-          object.metadata.namespace,
-        );
-        if (!ru) return;
-        lastWritten.set(key, ru.metadata.resourceVersion!);
-      }
+      // older status: a cached copy that is not the version this process last wrote or read is read live.
+      const ru = await versions.current(ctx.client, RollingUpgrades, key, object);
+      if (!ru) return;
       try {
         return await withFinalizer(ctx.client, RollingUpgrades, ru, FINALIZER, {
-          apply: (live) => reconcileRoll(live, ctx, (rv) => lastWritten.set(key, rv)),
+          apply: (live) => {
+            versions.remember(key, live); // the finalizer's patch, when there was one
+            return reconcileRoll(live, ctx, (rv) => versions.remember(key, rv));
+          },
           cleanup: (live) => cleanup(live, ctx),
         });
       } catch (err) {
@@ -131,8 +128,6 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       }
     },
   });
-  /** The resourceVersion of each roll's last write (or live read) by this process. */
-  const lastWritten = new Map<string, string>();
 
   // A node that appears, goes, or changes readiness/schedulability wakes the roll whose ASG holds its
   // instance (as last observed: a hint kept in memory only), else every running roll.
@@ -315,6 +310,8 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
     // `running` and the start time are recorded before any effect: by the first save of the steps
     // (every step path saves before it calls AWS), or here when there is no step yet.
     if (starting && plan.steps.length === 0) await save();
+    if (plan.steps.length > 0)
+      ctx.log.debug({ steps: plan.steps.map((s) => `${s.step}:${s.instanceId}`) }, 'steps');
     await executeSteps(stepDeps, ru, ctx, plan.steps, status, save, settings.mode, observed.name);
     await started;
 
@@ -380,6 +377,7 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       condition('Paused', 'False', 'NotPaused', '');
       condition('Ready', 'False', 'Rolling', after.waiting ? `waiting for ${after.waiting}` : 'rolling');
     }
+    ctx.log.debug({ waiting: after.waiting, drifted: after.drifted.length }, 'pass');
     condition(
       'Progressing',
       'True',

@@ -96,8 +96,9 @@ export async function executeSteps(
   const deferSelected =
     mode === 'lazy' && selected.length > 0 && hooksAt(ru.spec, 'beforeDrain').length === 0;
   if (steps.length > 0 && !deferSelected) await save();
-  // The upstream tag and the batch event are informational: they go alongside the drain, after the
-  // batch is recorded, not before it on the way from "replacements Ready" to the next termination.
+  // The upstream tag and the batch event are informational: they go alongside the drain and the
+  // terminate calls, after the batch is recorded, not on the way from "replacements Ready" to the
+  // next termination (awaited at the end of the pass, or before a `failed-drain` tag).
   const announceBatch = async () => {
     if (selected.length === 0) return;
     await Promise.all([
@@ -195,7 +196,22 @@ export async function executeSteps(
         const nodeName = nodeIndex().get(s.instanceId)?.name ?? s.nodeName;
         if (!nodeName) return { s, ok: true, message: 'no node to drain' };
         try {
-          const result = await drainNode(ctx.client, nodeName, { timeoutMs, signal: ctx.signal });
+          ctx.log.debug({ node: nodeName, instance: s.instanceId }, 'draining');
+          const result = await drainNode(ctx.client, nodeName, {
+            timeoutMs,
+            signal: ctx.signal,
+            onEviction: (pod, outcome, detail) =>
+              ctx.log.debug({ node: nodeName, pod, outcome, detail }, 'eviction'),
+          });
+          ctx.log.debug(
+            {
+              node: nodeName,
+              completed: result.completed,
+              ms: result.durationMs,
+              evicted: result.evicted.length,
+            },
+            'drained',
+          );
           if (result.completed) return { s, ok: true, message: `drained ${result.evicted.length} pods` };
           const blocked = result.blocked.map((b) => `${b.pod}: ${b.reason}`).join('; ');
           return { s, ok: false, message: `drain did not complete: ${blocked}`.slice(0, 1000) };
@@ -205,8 +221,6 @@ export async function executeSteps(
         }
       }),
     );
-    await announced;
-    announced = undefined;
     if (outcomes.length > 0) status.lastDrainTime = iso(now());
     const failed = outcomes.filter((o) => !o.ok && !ignoreFailures);
     for (const o of outcomes) {
@@ -221,6 +235,7 @@ export async function executeSteps(
     // instance Terminating (and check AWS), not Draining (its Node may already be gone).
     if (outcomes.length > 0) await save();
     if (failed.length > 0) {
+      await announced; // `failed-drain` must be the tag that stays, after `in-progress`
       await tagInstances(
         aws,
         failed.map((o) => o.s.instanceId),
@@ -289,6 +304,8 @@ export async function executeSteps(
     dirty = true;
   }
   if (dirty) await save();
+  // The upstream tag (CreateTags) is not on the way from drained to terminated: it finishes here.
+  await announced;
   await Promise.all(
     terminated.map((id) =>
       ctx.recorder.event(ru, {
@@ -301,11 +318,26 @@ export async function executeSteps(
   );
 }
 
+/**
+ * Tags instances with the upstream state tag. The tag is informational (upstream compatibility;
+ * status holds the progress) and never read back, so a failure is ignored and no cached read is
+ * invalidated. Instances tagged with the same value at the same moment, by any roll, share one
+ * CreateTags call (ten rolls start their batches together).
+ */
 async function tagInstances(aws: AwsClients, ids: string[], value: string): Promise<void> {
   if (ids.length === 0) return;
-  try {
-    await aws.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: STATE_TAG, Value: value }] }));
-  } catch {
-    // The tag is informational (upstream compatibility); status holds the progress.
-  }
+  const batcher = aws.batcher<true>(
+    `upgrade-manager:state-tag:${value}`,
+    async (resources) => {
+      await aws.ec2.send(
+        new CreateTagsCommand({ Resources: resources, Tags: [{ Key: STATE_TAG, Value: value }] }),
+      );
+      return new Map(resources.map((id) => [id, true as const]));
+    },
+    { maxKeys: CREATE_TAGS_MAX_RESOURCES },
+  );
+  await Promise.all(ids.map((id) => batcher.load(id))).catch(() => {});
 }
+
+/** CreateTags takes up to 1,000 resource ids. */
+const CREATE_TAGS_MAX_RESOURCES = 1000;
