@@ -6,7 +6,7 @@
  *   postDrain hook Job that cannot run) uncordons the nodes, returns the Standby instances to service,
  *   deletes the hook Jobs, terminates nothing, and then lets the object go.
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import { isNotFound } from '@keiko/operator-kit';
 import { waitFor } from '@keiko/testkit';
 import { RollingUpgrades } from '../src/api/rollingupgrade.js';
@@ -17,26 +17,18 @@ import {
   createRollingUpgrade,
   getRollingUpgrade,
   newLaunchTemplateVersion,
-  type RollWorld,
   readyNodes,
-  rollWorld,
-  startController,
+  useRollWorld,
 } from './support.js';
 
-let world: RollWorld;
-let controller: Awaited<ReturnType<typeof startController>>;
-beforeAll(async () => {
-  world = await rollWorld('cleanup', 4, { bootDelayMs: 500 });
-  controller = await startController(world, { hookNamespace: world.namespace });
-}, 120_000);
-afterAll(async () => {
-  await controller?.stop();
-  await world?.destroy();
+const fx = useRollWorld('cleanup', 4, {
+  bootDelayMs: 500,
+  config: (world) => ({ hookNamespace: world.namespace }),
 });
 
 const gone = async (name: string) => {
   try {
-    await getRollingUpgrade(world, name);
+    await getRollingUpgrade(fx.world, name);
     return false;
   } catch (err) {
     if (isNotFound(err)) return true;
@@ -45,14 +37,14 @@ const gone = async (name: string) => {
 };
 
 test('a finished RollingUpgrade is deleted after ttlSecondsAfterFinished', async () => {
-  await newLaunchTemplateVersion(world);
-  await createRollingUpgrade(world, 'ttl', {
+  await newLaunchTemplateVersion(fx.world);
+  await createRollingUpgrade(fx.world, 'ttl', {
     strategy: { mode: 'lazy', maxUnavailable: 2 },
     ttlSecondsAfterFinished: 4,
   });
   const done = await waitFor(
     async () => {
-      const ru = await getRollingUpgrade(world, 'ttl');
+      const ru = await getRollingUpgrade(fx.world, 'ttl');
       if (ru.status?.currentStatus === 'error') throw new Error(`roll failed: ${JSON.stringify(ru.status)}`);
       return ru.status?.currentStatus === 'completed' && ru;
     },
@@ -71,11 +63,11 @@ test('a finished RollingUpgrade is deleted after ttlSecondsAfterFinished', async
 }, 180_000);
 
 test('deleting a RollingUpgrade mid-roll uncordons its nodes, exits Standby, deletes its hook Jobs, then it goes', async () => {
-  const group = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!;
+  const group = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!;
   const before = group.Instances!.map((i) => i.InstanceId!);
-  const launchedBefore = (await allInstances(world)).length;
-  await newLaunchTemplateVersion(world);
-  await createRollingUpgrade(world, 'mid', {
+  const launchedBefore = (await allInstances(fx.world)).length;
+  await newLaunchTemplateVersion(fx.world);
+  await createRollingUpgrade(fx.world, 'mid', {
     strategy: { mode: 'eager', maxUnavailable: 2, drainTimeout: 60 },
     // No Node carries this label: the postDrain Job never runs, so the batch stays drained and cordoned.
     postDrain: { script: 'true', nodeSelector: { 'test.keiko.io/never': 'true' } },
@@ -83,7 +75,7 @@ test('deleting a RollingUpgrade mid-roll uncordons its nodes, exits Standby, del
   // The batch: in Standby, drained (cordoned), waiting for its postDrain Jobs.
   const held = await waitFor(
     async () => {
-      const ru = await getRollingUpgrade(world, 'mid');
+      const ru = await getRollingUpgrade(fx.world, 'mid');
       const waiting = (ru.status?.instances ?? []).filter(
         (i) =>
           i.phase === 'Terminating' && i.hooks?.some((h) => h.name === 'postDrain' && h.result === 'Running'),
@@ -94,18 +86,18 @@ test('deleting a RollingUpgrade mid-roll uncordons its nodes, exits Standby, del
   );
   const batch = held.status!.instances!.map((i) => i.instanceId);
   const batchNodes = held.status!.instances!.map((i) => i.nodeName!);
-  const standby = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!.filter(
+  const standby = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!.Instances!.filter(
     (i) => i.LifecycleState === 'Standby',
   );
   expect(standby.map((i) => i.InstanceId).sort()).toEqual([...batch].sort());
-  const cordoned = (await clusterNodes(world))
+  const cordoned = (await clusterNodes(fx.world))
     .filter((n) => n.spec?.unschedulable)
     .map((n) => n.metadata.name);
   expect(cordoned.sort()).toEqual([...batchNodes].sort());
-  const jobs = (await world.client.list<HookJob>(Jobs, { namespace: world.namespace })).items;
+  const jobs = (await fx.world.client.list<HookJob>(Jobs, { namespace: fx.world.namespace })).items;
   expect(jobs).toHaveLength(2);
 
-  await world.client.delete(RollingUpgrades, 'mid', world.namespace);
+  await fx.world.client.delete(RollingUpgrades, 'mid', fx.world.namespace);
   await waitFor(() => gone('mid'), {
     timeoutMs: 60_000,
     intervalMs: 250,
@@ -113,20 +105,20 @@ test('deleting a RollingUpgrade mid-roll uncordons its nodes, exits Standby, del
   });
 
   // The finalizer ran before it went: nothing cordoned, the batch InService again, no Job left.
-  expect((await clusterNodes(world)).filter((n) => n.spec?.unschedulable)).toEqual([]);
-  const after = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!;
+  expect((await clusterNodes(fx.world)).filter((n) => n.spec?.unschedulable)).toEqual([]);
+  const after = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!.Instances!;
   for (const id of before) {
     expect(after.find((i) => i.InstanceId === id)?.LifecycleState).toBe('InService');
   }
-  const remaining = (await world.client.list<HookJob>(Jobs, { namespace: world.namespace })).items;
+  const remaining = (await fx.world.client.list<HookJob>(Jobs, { namespace: fx.world.namespace })).items;
   expect(remaining.filter((j) => !j.metadata.deletionTimestamp)).toEqual([]);
   // Nothing terminated: the only new instances are the two eager replacements.
-  const everything = await allInstances(world);
+  const everything = await allInstances(fx.world);
   expect(everything).toHaveLength(launchedBefore + 2);
   for (const id of before) {
     expect(everything.find((i) => i.InstanceId === id)?.State?.Name).toBe('running');
   }
-  await waitFor(async () => (await readyNodes(world)).filter((n) => !n.spec?.unschedulable).length === 6, {
+  await waitFor(async () => (await readyNodes(fx.world)).filter((n) => !n.spec?.unschedulable).length === 6, {
     timeoutMs: 30_000,
     description: '6 schedulable Ready nodes',
   });

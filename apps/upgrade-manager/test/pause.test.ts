@@ -3,46 +3,37 @@
  * instead of taking the group down. The "bad AMI" is simulated by stopping the node simulator once the
  * roll starts: replacements launch in moto but no Node ever joins for them (old Nodes stay).
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import { waitFor } from '@keiko/testkit';
 import {
   createRollingUpgrade,
   getRollingUpgrade,
   newLaunchTemplateVersion,
-  type RollWorld,
   readyNodes,
-  rollWorld,
-  startController,
+  useRollWorld,
 } from './support.js';
 
-let world: RollWorld;
-let controller: Awaited<ReturnType<typeof startController>>;
-beforeAll(async () => {
-  world = await rollWorld('pause', 4, { bootDelayMs: 0 });
-  controller = await startController(world);
-}, 120_000);
-afterAll(async () => {
-  await controller?.stop();
-  await world?.destroy();
-});
+const fx = useRollWorld('pause', 4, { bootDelayMs: 0 });
 
 test('replacements that never become Ready pause the roll, naming them; no further instance is touched', async () => {
-  const before = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!.map((i) => i.InstanceId!);
-  await newLaunchTemplateVersion(world);
-  await world.sim.stop(); // from now on no instance joins the cluster
-  await createRollingUpgrade(world, 'roll', {
+  const before = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!.Instances!.map(
+    (i) => i.InstanceId!,
+  );
+  await newLaunchTemplateVersion(fx.world);
+  await fx.world.sim.stop(); // from now on no instance joins the cluster
+  await createRollingUpgrade(fx.world, 'roll', {
     strategy: { maxUnavailable: 1 },
     replacementReadyTimeoutSeconds: 3,
   });
   const paused = await waitFor(
     async () => {
-      const ru = await getRollingUpgrade(world, 'roll');
+      const ru = await getRollingUpgrade(fx.world, 'roll');
       const ready = ru.status?.conditions?.find((c) => c.type === 'Ready');
       return ready?.reason === 'ReplacementsNotReady' && ru;
     },
     { timeoutMs: 60_000, intervalMs: 500, description: 'Ready=False ReplacementsNotReady' },
   );
-  const group = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!;
+  const group = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!;
   const replacement = group.Instances!.map((i) => i.InstanceId!).filter((id) => !before.includes(id));
   expect(replacement).toHaveLength(1);
   const ready = paused.status!.conditions!.find((c) => c.type === 'Ready')!;
@@ -56,14 +47,14 @@ test('replacements that never become Ready pause the roll, naming them; no furth
 
   // It stays paused: three more seconds, still one instance replaced and three old nodes serving.
   await new Promise((r) => setTimeout(r, 3000));
-  const later = await getRollingUpgrade(world, 'roll');
+  const later = await getRollingUpgrade(fx.world, 'roll');
   expect(later.status!.instances!.map((i) => i.instanceId)).toEqual([
     before.find((id) => !group.Instances!.some((i) => i.InstanceId === id)),
   ]);
   expect(
-    (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!.filter((i) =>
+    (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!.Instances!.filter((i) =>
       before.includes(i.InstanceId!),
     ),
   ).toHaveLength(3);
-  expect((await readyNodes(world)).filter((n) => !n.spec?.unschedulable)).toHaveLength(3);
+  expect((await readyNodes(fx.world)).filter((n) => !n.spec?.unschedulable)).toHaveLength(3);
 });

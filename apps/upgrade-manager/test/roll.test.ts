@@ -5,39 +5,25 @@
  * 100 ms throughout; at the end every old instance is gone (terminated exactly once: 12 instances ever
  * launched), every new one is a Ready, schedulable node, and the pods are all running.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { waitFor } from '@keiko/testkit';
 import {
   allInstances,
   clusterNodes,
   createRollingUpgrade,
-  deployWithPdb,
   getRollingUpgrade,
   newLaunchTemplateVersion,
-  type RollWorld,
   readyNodes,
-  rollWorld,
   runningPods,
   sampleAvailability,
-  startController,
+  useRollWorld,
 } from './support.js';
 
 describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
-  let world: RollWorld;
-  let controller: Awaited<ReturnType<typeof startController>>;
-
-  beforeAll(async () => {
-    world = await rollWorld(`roll-${mode}`, 6);
-    await deployWithPdb(world, 'web', 6);
-    controller = await startController(world);
-  }, 120_000);
-  afterAll(async () => {
-    await controller?.stop();
-    await world?.destroy();
-  });
+  const fx = useRollWorld(`roll-${mode}`, 6, { app: { name: 'web', replicas: 6 } });
 
   test('rolls 6 nodes to a new template version, never more than 2 unavailable', async () => {
-    const initial = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!.Instances!;
+    const initial = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!.Instances!;
     const before = initial.map((i) => i.InstanceId!);
     expect(before).toHaveLength(6);
     // Spread over three zones, two each (as AWS balances a group over its subnets).
@@ -45,14 +31,14 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
     const zones = [...new Set(zoneOf.values())];
     expect(zones).toHaveLength(3);
     for (const z of zones) expect(before.filter((id) => zoneOf.get(id) === z)).toHaveLength(2);
-    const version = await newLaunchTemplateVersion(world);
-    const sampler = sampleAvailability(world, 6);
-    await createRollingUpgrade(world, 'roll', {
+    const version = await newLaunchTemplateVersion(fx.world);
+    const sampler = sampleAvailability(fx.world, 6);
+    await createRollingUpgrade(fx.world, 'roll', {
       strategy: { type: 'uniformAcrossAzUpdate', mode, maxUnavailable: 2, drainTimeout: 120 },
     });
     const done = await waitFor(
       async () => {
-        const ru = await getRollingUpgrade(world, 'roll');
+        const ru = await getRollingUpgrade(fx.world, 'roll');
         if (ru.status?.currentStatus === 'error')
           throw new Error(`roll failed: ${JSON.stringify(ru.status)}`);
         return ru.status?.currentStatus === 'completed' && ru;
@@ -86,12 +72,12 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
     for (const z of zones) expect(minAvailablePerZone.get(z)).toBeGreaterThanOrEqual(1);
 
     // Every old instance gone; 6 new ones on the new version, each a Ready, schedulable node.
-    const group = (await world.asgs.get(world.asgName, { ttlMs: 0 }))!;
+    const group = (await fx.world.asgs.get(fx.world.asgName, { ttlMs: 0 }))!;
     const now = group.Instances!.map((i) => i.InstanceId!);
     expect(now).toHaveLength(6);
     expect(now.filter((id) => before.includes(id))).toEqual([]);
     expect(group.Instances!.every((i) => i.LifecycleState === 'InService')).toBe(true);
-    const everything = await allInstances(world);
+    const everything = await allInstances(fx.world);
     expect(everything).toHaveLength(12); // each old instance terminated once, one replacement each
     for (const i of everything) {
       const tag = (k: string) => i.Tags?.find((t) => t.Key === k)?.Value;
@@ -100,16 +86,16 @@ describe.each(['lazy', 'eager'] as const)('%s mode', (mode) => {
     }
     const nodes = await waitFor(
       async () => {
-        const ready = await readyNodes(world);
+        const ready = await readyNodes(fx.world);
         return ready.length === 6 && ready;
       },
       { description: '6 Ready nodes' },
     );
     expect(nodes.map((n) => n.spec?.providerID?.split('/').pop()).sort()).toEqual([...now].sort());
     // The new version's user data reached the nodes (its kubelet label).
-    for (const n of nodes) expect(n.metadata.labels?.['keiko.dev/pool']).toBe(world.pool);
-    expect((await clusterNodes(world)).filter((n) => n.spec?.unschedulable)).toEqual([]);
-    await waitFor(async () => (await runningPods(world, 'web')).length === 6, {
+    for (const n of nodes) expect(n.metadata.labels?.['keiko.dev/pool']).toBe(fx.world.pool);
+    expect((await clusterNodes(fx.world)).filter((n) => n.spec?.unschedulable)).toEqual([]);
+    await waitFor(async () => (await runningPods(fx.world, 'web')).length === 6, {
       description: 'pods running',
     });
   }, 240_000);

@@ -11,6 +11,7 @@ import {
   DescribeInstancesCommand,
   ModifyLaunchTemplateCommand,
 } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll } from '@jest/globals';
 import { AutoScalingGroups, AwsClients } from '@keiko/aws-kit';
 import {
   CoreResources,
@@ -184,7 +185,12 @@ export async function newLaunchTemplateVersion(world: RollWorld, imageId?: strin
 }
 
 /** A Deployment spread over the pool's nodes, guarded by a PDB (maxUnavailable 1). */
-export async function deployWithPdb(world: RollWorld, app: string, replicas: number): Promise<void> {
+export async function deployWithPdb(
+  world: RollWorld,
+  app: string,
+  replicas: number,
+  pdbMaxUnavailable = 1,
+): Promise<void> {
   const { client, namespace, pool } = world;
   await client.create(Deployments, {
     apiVersion: 'apps/v1',
@@ -215,7 +221,7 @@ export async function deployWithPdb(world: RollWorld, app: string, replicas: num
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: app, namespace },
-    spec: { selector: { matchLabels: { app } }, maxUnavailable: 1 },
+    spec: { selector: { matchLabels: { app } }, maxUnavailable: pdbMaxUnavailable },
   } as KubeObject);
   await waitFor(async () => (await runningPods(world, app)).length === replicas, {
     timeoutMs: 60_000,
@@ -229,6 +235,39 @@ export async function runningPods(world: RollWorld, app: string) {
     labelSelector: `app=${app}`,
   });
   return pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running');
+}
+
+export interface RollFixture {
+  world: RollWorld;
+  controller: Awaited<ReturnType<typeof startController>>;
+}
+
+/**
+ * The usual set-up of a test file, registered as its beforeAll/afterAll: a world of `size` nodes, a
+ * Deployment guarded by a PDB when `app` is given, and the controller in-process (with `config`).
+ * Read `fixture.world` inside tests (it exists once beforeAll ran).
+ */
+export function useRollWorld(
+  prefix: string,
+  size: number,
+  options: {
+    bootDelayMs?: number;
+    app?: { name: string; replicas: number; pdbMaxUnavailable?: number };
+    config?: (world: RollWorld) => Partial<Config>;
+  } = {},
+): RollFixture {
+  const fixture = {} as RollFixture;
+  beforeAll(async () => {
+    fixture.world = await rollWorld(prefix, size, { bootDelayMs: options.bootDelayMs });
+    const { app } = options;
+    if (app) await deployWithPdb(fixture.world, app.name, app.replicas, app.pdbMaxUnavailable);
+    fixture.controller = await startController(fixture.world, options.config?.(fixture.world));
+  }, 120_000);
+  afterAll(async () => {
+    await fixture.controller?.stop();
+    await fixture.world?.destroy();
+  });
+  return fixture;
 }
 
 /** The controller in this process, watching only the test's namespace. */

@@ -197,11 +197,26 @@ export async function executeSteps(
         if (!nodeName) return { s, ok: true, message: 'no node to drain' };
         try {
           ctx.log.debug({ node: nodeName, instance: s.instanceId }, 'draining');
+          // The first refused eviction of this drain is an event, so `kubectl describe` says why a
+          // roll sits in Draining (a PDB) while the drain retries, not only once it gives up.
+          let blockedReported = false;
           const result = await drainNode(ctx.client, nodeName, {
             timeoutMs,
             signal: ctx.signal,
-            onEviction: (pod, outcome, detail) =>
-              ctx.log.debug({ node: nodeName, pod, outcome, detail }, 'eviction'),
+            onEviction: (pod, outcome, detail) => {
+              ctx.log.debug({ node: nodeName, pod, outcome, detail }, 'eviction');
+              if (outcome !== 'blocked' || blockedReported) return;
+              blockedReported = true;
+              void ctx.recorder.event(ru, {
+                type: 'Warning',
+                reason: 'DrainBlocked',
+                action: 'Drain',
+                note: `draining ${nodeName} (${s.instanceId}): eviction of ${pod} refused (${detail ?? 'no reason given'}); retrying${timeoutMs === undefined ? '' : ` until the drain timeout (${timeoutMs / 1000}s)`}`.slice(
+                  0,
+                  1000,
+                ),
+              });
+            },
           });
           ctx.log.debug(
             {
