@@ -27,6 +27,9 @@ import { DEFAULT_TTL_MS } from './ttl.js';
 /** Instance ids per DescribeInstances call (AWS allows 1,000; smaller pages answer sooner). */
 export const INSTANCE_IDS_PER_CALL = 200;
 
+/** Launch template ids or names per DescribeLaunchTemplates call. */
+const LAUNCH_TEMPLATES_PER_CALL = 200;
+
 export const instanceTag = (id: string): string => `ec2:instance:${id}`;
 export const launchTemplateTag = (idOrName: string): string => `ec2:lt:${idOrName}`;
 
@@ -115,19 +118,46 @@ export class Ec2 {
       'DescribeLaunchTemplates',
       { idOrName },
       { ttlMs: options.ttlMs ?? DEFAULT_TTL_MS.launchTemplate, tags: [launchTemplateTag(idOrName)] },
-      async () => {
+      () => this.templates(byId).load(idOrName),
+    );
+  }
+
+  /**
+   * Templates by id (or by name), batched: one unknown id fails a whole DescribeLaunchTemplates call,
+   * so a batch that fails with NotFound is asked again one template at a time.
+   */
+  private templates(byId: boolean) {
+    const describe = async (keys: string[]) => {
+      const out = await this.aws.ec2.send(
+        new DescribeLaunchTemplatesCommand(
+          byId ? { LaunchTemplateIds: keys } : { LaunchTemplateNames: keys },
+        ),
+      );
+      return new Map(
+        (out.LaunchTemplates ?? []).map((t) => [(byId ? t.LaunchTemplateId : t.LaunchTemplateName)!, t]),
+      );
+    };
+    const notFound = (err: unknown) => Boolean((err as { name?: string }).name?.includes('NotFound'));
+    return this.aws.batcher<LaunchTemplate>(
+      byId ? 'ec2:launch-templates-by-id' : 'ec2:launch-templates-by-name',
+      async (keys) => {
         try {
-          const out = await this.aws.ec2.send(
-            new DescribeLaunchTemplatesCommand(
-              byId ? { LaunchTemplateIds: [idOrName] } : { LaunchTemplateNames: [idOrName] },
-            ),
-          );
-          return out.LaunchTemplates?.[0];
+          return await describe(keys);
         } catch (err) {
-          if ((err as { name?: string }).name?.includes('NotFound')) return undefined;
-          throw err;
+          if (!notFound(err)) throw err;
+          if (keys.length === 1) return new Map();
+          const found = new Map<string, LaunchTemplate>();
+          for (const key of keys) {
+            try {
+              for (const [k, t] of await describe([key])) found.set(k, t);
+            } catch (e) {
+              if (!notFound(e)) throw e;
+            }
+          }
+          return found;
         }
       },
+      { maxKeys: LAUNCH_TEMPLATES_PER_CALL },
     );
   }
 

@@ -155,4 +155,27 @@ describe('groups and instances by name/id against moto', () => {
     expect(written?.DesiredCapacity).toBe(3);
     expect(await calls('DescribeAutoScalingGroups')).toBe(before + 1);
   });
+  test('launch templates by id are batched; an unknown id among them costs the others nothing', async () => {
+    const ec2 = new Ec2(ctx.aws);
+    const groups = await new AutoScalingGroups(ctx.aws).describe(names);
+    const ids = [...new Set(groups.map((g) => g.LaunchTemplate!.LaunchTemplateId!))];
+    const lts = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        templateGroup(ctx, `${ctx.account.clusterName}-lt${i}`, { desired: 0 }),
+      ),
+    );
+    const before = await calls('DescribeLaunchTemplates');
+    const found = await Promise.all(
+      [...ids, ...lts].map((id) => new Ec2(ctx.aws).launchTemplate(id, { ttlMs: 0 })),
+    );
+    expect(found.map((t) => t?.LaunchTemplateId)).toEqual([...ids, ...lts]);
+    expect(await calls('DescribeLaunchTemplates')).toBe(before + 1);
+
+    // With an id that does not exist in the same batch: that one is undefined, the others found.
+    const missing = 'lt-0123456789abcdef0';
+    const mixed = await Promise.all(
+      [lts[0]!, missing, lts[1]!].map((id) => ec2.launchTemplate(id, { ttlMs: 0 })),
+    );
+    expect(mixed.map((t) => t?.LaunchTemplateId)).toEqual([lts[0], undefined, lts[1]]);
+  });
 });

@@ -14,6 +14,7 @@ import {
   type Condition,
   CoreResources,
   errorMessage,
+  hasFinalizer,
   isConflict,
   type Manager,
   OwnVersions,
@@ -107,7 +108,10 @@ export function rollingUpgradeController(manager: Manager, deps: ControllerDeps)
       // The informer cache can be a few milliseconds behind this process's own last write (a Node
       // event can start a pass before the watch delivers it). A roll must not be planned from the
       // older status: a cached copy that is not the version this process last wrote or read is read live.
-      const ru = await versions.current(ctx.client, RollingUpgrades, key, object);
+      // Not needed the first time a roll without our finalizer is seen: the finalizer's patch is
+      // guarded by resourceVersion and its answer is the live object.
+      const firstSight = versions.version(key) === undefined && !hasFinalizer(object, FINALIZER);
+      const ru = firstSight ? object : await versions.current(ctx.client, RollingUpgrades, key, object);
       if (!ru) return;
       try {
         return await withFinalizer(ctx.client, RollingUpgrades, ru, FINALIZER, {
