@@ -1,9 +1,11 @@
 /** Shared by the integration tests: the CRD, a controller in-process with an injected clock, samples. */
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeEach } from '@jest/globals';
 import { createLogger, KubeClient, Manager, silentLogger } from '@keiko/operator-kit';
 import { createTestNamespace, installCrds, testKubeConfig, waitFor } from '@keiko/testkit';
 import { Registry } from 'prom-client';
 import { type HealthCheck, type HealthCheckSpec, healthCheckResource } from '../src/api/healthcheck.js';
+import type { HealthCheckReconciler } from '../src/controller/healthcheck.js';
 import { healthCheckController } from '../src/controller/setup.js';
 import { type Clock, ScaledClock } from '../src/schedule/clock.js';
 import { HEALTHCHECK_UID_LABEL, type Workflow, workflowResource } from '../src/workflow/build.js';
@@ -43,6 +45,7 @@ export async function closeClients(): Promise<void> {
 export interface RunningController {
   manager: Manager;
   registry: Registry;
+  reconciler: HealthCheckReconciler;
   stop(): Promise<void>;
 }
 
@@ -76,6 +79,7 @@ export async function startController(namespace: string, clock: Clock): Promise<
   return {
     manager,
     registry,
+    reconciler: hcs.reconciler,
     stop: async () => {
       await hcs.stop();
       await manager.stop();
@@ -210,4 +214,33 @@ export async function metricSample(
     Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val),
   );
   return sample?.value;
+}
+
+export interface PerTest {
+  client: KubeClient;
+  namespace: string;
+  /** Starts the controller in this test's namespace; it is stopped after the test. */
+  start(clock: Clock): Promise<RunningController>;
+}
+
+/** Registers the per-test set-up: a fresh namespace before each test, its controllers stopped after. */
+export function perTestNamespace(prefix: string): PerTest {
+  const controllers: RunningController[] = [];
+  const t: PerTest = {
+    client: undefined as unknown as KubeClient,
+    namespace: '',
+    start: async (clock) => {
+      const c = await startController(t.namespace, clock);
+      controllers.push(c);
+      return c;
+    },
+  };
+  beforeEach(async () => {
+    ({ client: t.client, namespace: t.namespace } = await setup(prefix));
+  });
+  afterEach(async () => {
+    await Promise.all(controllers.splice(0).map((c) => c.stop()));
+  });
+  afterAll(closeClients);
+  return t;
 }

@@ -111,12 +111,17 @@ interface Pass {
   recorder: EventRecorder;
 }
 
+const DELETED_FINISHED_TTL_MS = 10 * 60_000;
+const DELETED_FINISHED_MAX = 10_000;
+
 export class HealthCheckReconciler {
   /** When each HealthCheck wants its next pass (slot, deadline, retry). */
   readonly timers: DueTimers;
   /** The version of each HealthCheck this process last wrote or read from the API server. */
   private readonly versions = new OwnVersions();
   private readonly locks = new Map<string, Promise<void>>();
+  /** Finished Workflows seen deleted, oldest first (see {@link rememberDeletedFinished}). */
+  private readonly deletedFinished = new Map<string, { workflow: Workflow; at: number }>();
 
   constructor(private readonly deps: HealthCheckReconcilerDeps) {
     this.timers = new DueTimers({
@@ -509,10 +514,27 @@ export class HealthCheckReconciler {
     namespace: string,
     name: string,
   ): Promise<Workflow | undefined> {
-    const cached = this.deps.workflows.get(`${namespace}/${name}`);
+    const key = `${namespace}/${name}`;
+    const cached = this.deps.workflows.get(key);
     if (cached && isFinished(cached)) return cached;
     // The cache may not have seen a Workflow created a moment ago, or its latest phase yet.
-    return client.getOrUndefined<Workflow>(workflowResource, name, namespace);
+    const live = await client.getOrUndefined<Workflow>(workflowResource, name, namespace);
+    // Gone: deleted after it finished (Argo's ttlStrategy) is not "disappeared before it finished".
+    return live ?? this.deletedFinished.get(key)?.workflow;
+  }
+
+  /**
+   * A label-filtered Workflow that was deleted in a finished phase (the informer's delete event
+   * carries its last state), kept until its HealthCheck's pass has counted it: Argo's ttlStrategy can
+   * delete a Workflow before the pass that counts it runs. Entries expire after 10 minutes.
+   */
+  rememberDeletedFinished(wf: Workflow): void {
+    const now = Date.now();
+    for (const [key, entry] of this.deletedFinished) {
+      if (now - entry.at < DELETED_FINISHED_TTL_MS && this.deletedFinished.size < DELETED_FINISHED_MAX) break;
+      this.deletedFinished.delete(key);
+    }
+    this.deletedFinished.set(`${wf.metadata.namespace}/${wf.metadata.name}`, { workflow: wf, at: now });
   }
 
   private async cleanup(hc: HealthCheck, client: KubeClient, log: Logger): Promise<void> {

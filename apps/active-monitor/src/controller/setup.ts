@@ -85,9 +85,10 @@ export function healthCheckController(manager: Manager, options: HealthCheckCont
   metrics.observeTimers(() => ({ pending: timers.size, waiting: timers.waiting, running: timers.running }));
   const primary = controller.primary.store;
   // Registered as a trigger so the workers wait for the Workflow cache; enqueues through the handler
-  // below. A pass is needed only when a Workflow finished, or vanished before it finished: a create
-  // is our own, and a Workflow deleted after it finished was already counted. The Workflow cache
-  // spans all namespaces (remedies run elsewhere): only keys of HealthChecks we watch are enqueued.
+  // below. A pass is needed when a Workflow finished, or was deleted: a create is our own. A Workflow
+  // deleted in a finished phase (Argo's ttlStrategy) may not have been counted yet, so its last state
+  // is kept for the pass. The Workflow cache spans all namespaces (remedies run elsewhere): only keys
+  // of HealthChecks we watch are enqueued.
   controller.watches(workflows, () => []);
   const enqueue = (wf: Workflow) => {
     for (const key of healthCheckKeysOf(wf)) if (primary.get(key)) controller.queue.add(key);
@@ -100,7 +101,8 @@ export function healthCheckController(manager: Manager, options: HealthCheckCont
       if (isFinished(wf) && !isFinished(old)) enqueue(wf);
     },
     delete: (wf) => {
-      if (!isFinished(wf)) enqueue(wf);
+      if (isFinished(wf)) reconciler.rememberDeletedFinished(wf);
+      enqueue(wf);
     },
   });
   return { controller, metrics, reconciler, stop: () => reconciler.timers.stop() };
