@@ -303,6 +303,8 @@ test('a hook whose pod exits 1 fails its Job (BackoffLimitExceeded): the roll pa
   const ready = paused.status!.conditions!.find((c) => c.type === 'Ready')!;
   expect(ready.message).toContain(`${record!.instanceId}: hook preDrain failed`);
   expect(ready.message).toContain('BackoffLimitExceeded');
+  // The exit code, from the Job's pod (kwok's failing stage: exit code 1, reason Error).
+  expect(ready.message).toMatch(/container \S+ exited with code 1 \(Error\)/);
   expect(ready.message).not.toContain('timed out');
   const [job] = (await hookJobs()).filter(
     (j) => envOf(j).INSTANCE_ID === record!.instanceId && containerOf(j).image === KWOK_FAILING_IMAGE,

@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  CoreResources,
   isAlreadyExists,
   type KubeClient,
   type KubeObject,
@@ -183,6 +184,17 @@ export function hookJob(
   };
 }
 
+type Terminated = { exitCode: number; reason?: string };
+interface HookPod extends KubeObject {
+  status?: {
+    containerStatuses?: {
+      name: string;
+      state?: { terminated?: Terminated };
+      lastState?: { terminated?: Terminated };
+    }[];
+  };
+}
+
 export type HookOutcome =
   | { result: 'Running' }
   | { result: 'Succeeded' }
@@ -242,14 +254,16 @@ export class HookRunner {
         continue;
       }
       const firstTime = record.result !== 'Failed';
-      record.message = outcome.message;
+      // Once, when the failure is first seen: what the Job's pods exited with (kept in the record).
+      if (firstTime || !record.message) record.message = await this.withExitCodes(outcome.message, job);
+      const message = record.message;
       if (hook.ignoreFailure) {
         record.result = 'Ignored';
-        ignored.push({ hook: hook.name, job, message: outcome.message });
+        ignored.push({ hook: hook.name, job, message });
         continue;
       }
       record.result = 'Failed';
-      return { state: 'failed', hook: hook.name, job, message: outcome.message, firstTime, ignored };
+      return { state: 'failed', hook: hook.name, job, message, firstTime, ignored };
     }
     return { state: 'done', ignored };
   }
@@ -264,6 +278,33 @@ export class HookRunner {
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       return this.client.get<HookJob>(Jobs, manifest.metadata.name!, this.namespace);
+    }
+  }
+
+  /**
+   * `message` plus the non-zero exit codes of the failed Job's containers (`; container hook exited
+   * with code 1 (Error)`), read from its pods. The pods may be gone or unreadable (RBAC): then the
+   * Job's own reason is all there is, and `message` is returned as it is.
+   */
+  private async withExitCodes(message: string, job: string): Promise<string> {
+    try {
+      const pods = await this.client.list<HookPod>(CoreResources.pods, {
+        namespace: this.namespace,
+        labelSelector: `job-name=${job}`,
+      });
+      const exits = new Set<string>();
+      for (const pod of pods.items) {
+        for (const c of pod.status?.containerStatuses ?? []) {
+          const t = c.state?.terminated ?? c.lastState?.terminated;
+          if (t && t.exitCode !== 0)
+            exits.add(
+              `container ${c.name} exited with code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}`,
+            );
+        }
+      }
+      return exits.size > 0 ? `${message}; ${[...exits].slice(0, 3).join('; ')}` : message;
+    } catch {
+      return message;
     }
   }
 
