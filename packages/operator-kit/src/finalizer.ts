@@ -8,6 +8,7 @@
  * A cleanup that throws is retried with backoff by the controller; the object stays until it succeeds.
  */
 import type { KubeClient } from './client/client.js';
+import { ConflictError, InvalidError } from './client/errors.js';
 import type { KubeObject } from './client/object.js';
 import type { Resource } from './client/resource.js';
 import type { Result } from './reconcile.js';
@@ -33,7 +34,34 @@ export async function addFinalizer<T extends KubeObject>(
         { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion },
         { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
       ];
-  return client.patch<T>(r, obj.metadata.name as string, obj.metadata.namespace, ops, 'json');
+  return guardedPatch<T>(client, r, obj, ops);
+}
+
+/**
+ * A JSON patch whose `test` operation guards it. When the test fails (the object changed since it was
+ * read) the API server answers 422 with no field causes; that is a conflict, as a stale
+ * resourceVersion is (409), so it is thrown as a {@link ConflictError}: callers re-read and retry
+ * quietly instead of treating it as invalid input. A 422 with field causes (validation) stays Invalid.
+ */
+async function guardedPatch<T extends KubeObject>(
+  client: KubeClient,
+  r: Resource,
+  obj: KubeObject,
+  ops: unknown[],
+): Promise<T> {
+  try {
+    return await client.patch<T>(r, obj.metadata.name as string, obj.metadata.namespace, ops, 'json');
+  } catch (err) {
+    if (err instanceof InvalidError && !err.status?.details?.causes?.length) {
+      throw new ConflictError(
+        409,
+        'Conflict',
+        `${err.message} (a JSON patch test failed: ${r.plural} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name} changed since it was read)`,
+        err.status,
+      );
+    }
+    throw err;
+  }
 }
 
 export async function removeFinalizer<T extends KubeObject>(
@@ -48,7 +76,7 @@ export async function removeFinalizer<T extends KubeObject>(
     { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizer },
     { op: 'remove', path: `/metadata/finalizers/${i}` },
   ];
-  return client.patch<T>(r, obj.metadata.name as string, obj.metadata.namespace, ops, 'json');
+  return guardedPatch<T>(client, r, obj, ops);
 }
 
 export interface FinalizerFlow<T extends KubeObject> {

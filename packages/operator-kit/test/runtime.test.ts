@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { installCrds, testKubeConfig, waitFor } from '@keiko/testkit';
 import type { KubeClient } from '../src/client/client.js';
-import { isNotFound } from '../src/client/errors.js';
+import { ConflictError, isNotFound } from '../src/client/errors.js';
 import type { KubeObject } from '../src/client/object.js';
 import { CoreResources, type Resource } from '../src/client/resource.js';
 import { type Condition, setCondition } from '../src/conditions.js';
 import { Recorder } from '../src/events/recorder.js';
-import { withFinalizer } from '../src/finalizer.js';
+import { addFinalizer, removeFinalizer, withFinalizer } from '../src/finalizer.js';
 import { type ConfigMap, ConfigMaps, configMap, testClient, testManager, testNamespace } from './helpers.js';
 
 let client: KubeClient;
@@ -28,6 +28,33 @@ afterAll(async () => {
 });
 
 describe('finalizers', () => {
+  test('adding or removing a finalizer on a stale copy is a ConflictError (re-read and retry), not Invalid', async () => {
+    const fresh = await client.create(ConfigMaps, configMap(namespace, 'stale-finalizer', { v: '0' }));
+    await client.patch(ConfigMaps, 'stale-finalizer', namespace, { data: { v: '1' } });
+    // No finalizers yet: the add is guarded by the resourceVersion the caller read.
+    const err = await addFinalizer(client, ConfigMaps, fresh, 'test.keiko.dev/a').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as ConflictError).message).toContain('stale-finalizer');
+    // Guarded by the list (add) and by the entry at an index (remove): on an older copy, conflicts too.
+    const live = await addFinalizer(
+      client,
+      ConfigMaps,
+      await client.get<ConfigMap>(ConfigMaps, 'stale-finalizer', namespace),
+      'test.keiko.dev/a',
+    );
+    const mine = await addFinalizer(client, ConfigMaps, live, 'test.keiko.dev/b');
+    await expect(addFinalizer(client, ConfigMaps, live, 'test.keiko.dev/c')).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    await removeFinalizer(client, ConfigMaps, mine, 'test.keiko.dev/a');
+    await expect(removeFinalizer(client, ConfigMaps, mine, 'test.keiko.dev/b')).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    const current = await client.get<ConfigMap>(ConfigMaps, 'stale-finalizer', namespace);
+    expect(current.metadata.finalizers).toEqual(['test.keiko.dev/b']);
+    await removeFinalizer(client, ConfigMaps, current, 'test.keiko.dev/b');
+  });
+
   test('deletion waits for cleanup; failed cleanup is retried; only our finalizer is removed', async () => {
     const FINALIZER = 'test.keiko.dev/cleanup';
     const OTHER = 'someone.else/keep';
