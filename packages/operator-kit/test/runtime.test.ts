@@ -243,6 +243,26 @@ describe('events', () => {
     expect(mine.find((e) => e.reason === 'Drained')?.series).toBeUndefined();
   });
 
+  test('an object with a 253-character name gets its event (the event name is cut to fit)', async () => {
+    const long = `${'a'.repeat(120)}.${'b'.repeat(114)}-${'c'.repeat(17)}`;
+    expect(long).toHaveLength(253);
+    const cm = await client.create<ConfigMap>(ConfigMaps, configMap(namespace, long));
+    await new Recorder(client, 'keikoproj.io/test', 'test-pod').event(cm, {
+      type: 'Normal',
+      reason: 'Long',
+      action: 'Test',
+    });
+    const list = await client.list<KubeObject & { reason?: string; regarding?: { uid?: string } }>(
+      CoreResources.events,
+      { namespace },
+    );
+    const [event] = list.items.filter((e) => e.regarding?.uid === cm.metadata.uid);
+    expect(event?.reason).toBe('Long');
+    expect(event!.metadata.name!.length).toBeLessThanOrEqual(253);
+    // Cut right after the `-`, which is dropped: the prefix ends in an alphanumeric.
+    expect(event!.metadata.name).toMatch(/^a{120}\.b{114}\.[0-9a-f]{16}$/);
+  });
+
   test('a failing event write never throws', async () => {
     const recorder = new Recorder(client, 'keikoproj.io/test', 'test-pod');
     const ghost: KubeObject = {

@@ -73,7 +73,7 @@ export class Recorder implements EventRecorder {
         });
         return;
       }
-      const eventName = `${name}.${randomBytes(8).toString('hex')}`;
+      const eventName = `${eventNamePrefix(name ?? 'object')}.${randomBytes(8).toString('hex')}`;
       await this.client.create(CoreResources.events, {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
@@ -107,3 +107,13 @@ export class Recorder implements EventRecorder {
 
 /** A recorder that records nothing (dry runs, tests that do not look at events). */
 export const noopRecorder: EventRecorder = { event: async () => {} };
+
+/**
+ * The object's name as the start of an Event's name, short enough that `<prefix>.<16 hex>` stays
+ * within a DNS subdomain's 253 characters (an object may itself have a 253-character name), ending
+ * in an alphanumeric as a subdomain label must.
+ */
+export function eventNamePrefix(name: string): string {
+  const max = 253 - 17;
+  return name.length <= max ? name : name.slice(0, max).replace(/[^a-z0-9]+$/, '');
+}
