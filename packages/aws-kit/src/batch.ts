@@ -8,8 +8,14 @@
  *
  * Every key is read by a call that starts after it was asked for, so a read after a write never gets
  * a pre-write answer through batching. A failed call fails every key it carried (the SDK has retried
- * it already); nothing is cached here (callers cache per key, see TtlCache).
+ * it already), unless `loadMany` answers per key ({@link KeyError}); nothing is cached here (callers
+ * cache per key, see TtlCache).
  */
+
+/** A value `loadMany` gives for a key whose own read failed: that key's callers get `error`. */
+export class KeyError {
+  constructor(readonly error: unknown) {}
+}
 
 export interface KeyBatcherOptions {
   /** Keys per call (the API's limit, or smaller pages that answer sooner). */
@@ -31,8 +37,11 @@ export class KeyBatcher<V> {
   readonly stats = { calls: 0, keys: 0 };
 
   constructor(
-    /** Reads the keys; a key absent from the answer is undefined to its callers. */
-    private readonly loadMany: (keys: string[]) => Promise<ReadonlyMap<string, V>>,
+    /**
+     * Reads the keys; a key absent from the answer is undefined to its callers, a {@link KeyError}
+     * fails that key only.
+     */
+    private readonly loadMany: (keys: string[]) => Promise<ReadonlyMap<string, V | KeyError>>,
     private readonly options: KeyBatcherOptions,
   ) {}
 
@@ -66,7 +75,7 @@ export class KeyBatcher<V> {
       this.inFlight++;
       this.stats.calls++;
       this.stats.keys += batch.size;
-      let call: Promise<ReadonlyMap<string, V>>;
+      let call: Promise<ReadonlyMap<string, V | KeyError>>;
       try {
         call = this.loadMany([...batch.keys()]);
       } catch (err) {
@@ -75,7 +84,13 @@ export class KeyBatcher<V> {
       call
         .then(
           (found) => {
-            for (const [key, waiters] of batch) for (const w of waiters) w.resolve(found.get(key));
+            for (const [key, waiters] of batch) {
+              const value = found.get(key);
+              for (const w of waiters) {
+                if (value instanceof KeyError) w.reject(value.error);
+                else w.resolve(value);
+              }
+            }
           },
           (err: unknown) => {
             for (const waiters of batch.values()) for (const w of waiters) w.reject(err);

@@ -19,7 +19,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Registry } from 'prom-client';
-import { KeyBatcher, type KeyBatcherOptions } from './batch.js';
+import { KeyBatcher, type KeyBatcherOptions, type KeyError } from './batch.js';
 import { type CacheLookup, cacheKey, TtlCache } from './cache.js';
 import { resolveRegion } from './config.js';
 import { type InstrumentableClient, instrumentClient } from './instrument.js';
@@ -119,7 +119,7 @@ export class AwsClients {
    */
   batcher<V>(
     id: string,
-    loadMany: (keys: string[]) => Promise<ReadonlyMap<string, V>>,
+    loadMany: (keys: string[]) => Promise<ReadonlyMap<string, V | KeyError>>,
     options: KeyBatcherOptions,
   ): KeyBatcher<V> {
     let batcher = this.batchers.get(id) as KeyBatcher<V> | undefined;

@@ -21,6 +21,7 @@ import {
   type SpotPrice,
 } from '@aws-sdk/client-ec2';
 import { chunk, type ReadOptions } from './autoscaling.js';
+import { KeyError } from './batch.js';
 import type { AwsClients } from './clients.js';
 import { DEFAULT_TTL_MS } from './ttl.js';
 
@@ -123,8 +124,9 @@ export class Ec2 {
   }
 
   /**
-   * Templates by id (or by name), batched: one unknown id fails a whole DescribeLaunchTemplates call,
-   * so a batch that fails with NotFound is asked again one template at a time.
+   * Templates by id (or by name), batched: one unknown or malformed id fails a whole
+   * DescribeLaunchTemplates call, so a batch that fails that way is asked again one template at a
+   * time; then a template not found is undefined and any other failure is that template's alone.
    */
   private templates(byId: boolean) {
     const describe = async (keys: string[]) => {
@@ -137,21 +139,22 @@ export class Ec2 {
         (out.LaunchTemplates ?? []).map((t) => [(byId ? t.LaunchTemplateId : t.LaunchTemplateName)!, t]),
       );
     };
-    const notFound = (err: unknown) => Boolean((err as { name?: string }).name?.includes('NotFound'));
+    const name = (err: unknown) => (err as { name?: string }).name ?? '';
+    const notFound = (err: unknown) => name(err).includes('NotFound');
     return this.aws.batcher<LaunchTemplate>(
       byId ? 'ec2:launch-templates-by-id' : 'ec2:launch-templates-by-name',
       async (keys) => {
         try {
           return await describe(keys);
         } catch (err) {
-          if (!notFound(err)) throw err;
-          if (keys.length === 1) return new Map();
-          const found = new Map<string, LaunchTemplate>();
+          if (keys.length === 1 && notFound(err)) return new Map();
+          if (keys.length === 1 || !name(err).startsWith('InvalidLaunchTemplate')) throw err;
+          const found = new Map<string, LaunchTemplate | KeyError>();
           for (const key of keys) {
             try {
               for (const [k, t] of await describe([key])) found.set(k, t);
             } catch (e) {
-              if (!notFound(e)) throw e;
+              if (!notFound(e)) found.set(key, new KeyError(e));
             }
           }
           return found;

@@ -12,7 +12,7 @@ export {
   type ReadOptions,
   STANDBY_CHUNK,
 } from './autoscaling.js';
-export { KeyBatcher, type KeyBatcherOptions } from './batch.js';
+export { KeyBatcher, type KeyBatcherOptions, KeyError } from './batch.js';
 export { type CacheLookup, type CacheOutcome, cacheKey, TtlCache } from './cache.js';
 export { AwsClients, type AwsClientsOptions, type ServiceName } from './clients.js';
 export { regionFromImds, resolveRegion } from './config.js';

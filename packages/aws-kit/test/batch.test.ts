@@ -4,7 +4,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { AutoScalingGroups, Ec2, KeyBatcher } from '../src/index.js';
+import { AutoScalingGroups, Ec2, KeyBatcher, KeyError } from '../src/index.js';
 import { type AwsTestContext, awsTestContext, counter, templateGroup } from './support.js';
 
 /** A loadMany whose calls the test answers by hand. */
@@ -88,6 +88,18 @@ describe('KeyBatcher', () => {
     expect(calls[1]!.keys).toEqual(['c']);
     calls[1]!.answer(echo(['c']));
     expect(await later).toBe('v:c');
+    // A KeyError answers one key: that key fails, the others of the call do not.
+    const perKey = new KeyBatcher<string>(
+      async (keys) =>
+        new Map(keys.map((k) => [k, k === 'bad' ? new KeyError(new Error('malformed')) : `v:${k}`])),
+      { maxKeys: 10 },
+    );
+    const results = await Promise.allSettled(['ok', 'bad', 'fine'].map((k) => perKey.load(k)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      'v:ok',
+      'malformed',
+      'v:fine',
+    ]);
     // A loadMany that throws synchronously is a failed call too, not a stuck batcher.
     const throwing = new KeyBatcher<string>(
       () => {
