@@ -156,7 +156,9 @@ export class HealthCheckReconciler {
   private async pass(key: string, cached: HealthCheck | undefined, ctx: ReconcileContext): Promise<void> {
     const { client } = ctx;
     // The cache says whether the HealthCheck is ours (in the watched namespaces and alive).
-    const hc = cached && (await this.load(key, cached, client));
+    // The cached copy when it is the version this process last wrote or read (so it includes our own
+    // last status write), else a GET.
+    const hc = cached && (await this.versions.current(client, healthCheckResource, key, cached));
     if (!hc) {
       this.forget(key);
       const [namespace, name] = key.split('/') as [string, string];
@@ -172,7 +174,7 @@ export class HealthCheckReconciler {
     let live = hc;
     if (!hasFinalizer(hc, FINALIZER)) {
       live = await addFinalizer(client, healthCheckResource, hc, FINALIZER);
-      this.remember(key, live);
+      this.versions.remember(key, live);
     }
     const pass: Pass = {
       hc: live,
@@ -187,18 +189,6 @@ export class HealthCheckReconciler {
     const wakeAt = await this.step(pass);
     await this.writeStatus(key, pass);
     this.timers.set(key, wakeAt);
-  }
-
-  /**
-   * The HealthCheck to act on: the cached copy when it is the version this process last wrote or
-   * read (so it includes our own last status write), else a GET.
-   */
-  private load(key: string, cached: HealthCheck, client: KubeClient): Promise<HealthCheck | undefined> {
-    return this.versions.current(client, healthCheckResource, key, cached);
-  }
-
-  private remember(key: string, hc: HealthCheck): void {
-    this.versions.remember(key, hc);
   }
 
   private forget(key: string): void {
@@ -553,7 +543,7 @@ export class HealthCheckReconciler {
   private async writeStatus(key: string, p: Pass): Promise<void> {
     if (JSON.stringify(p.status) === JSON.stringify(p.hc.status ?? {})) return;
     const written = await p.client.update(healthCheckResource, { ...p.hc, status: p.status }, 'status');
-    this.remember(key, written);
+    this.versions.remember(key, written);
   }
 
   private condition(
