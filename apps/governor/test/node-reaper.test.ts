@@ -55,12 +55,8 @@ let namespace: string;
 const asgName = () => `${account.clusterName}-workers`;
 
 const startSimulator = async () => {
-  sim = await NodeSimulator.start({
+  sim = await NodeSimulator.forAccount(account, {
     kubeConfig: kc,
-    endpoint: account.endpoint,
-    accountId: account.accountId,
-    region: account.region,
-    clusterName: account.clusterName,
     pollIntervalMs: 200,
   });
 };

@@ -59,12 +59,8 @@ export async function setupEnv(prefix: string): Promise<Env> {
   const kc = testKubeConfig();
   await installCrds(kc, CRD_FILE);
   const account = await createTestAwsAccount({ clusterName: uniqueName(prefix) });
-  const sim = await NodeSimulator.start({
+  const sim = await NodeSimulator.forAccount(account, {
     kubeConfig: kc,
-    endpoint: account.endpoint,
-    accountId: account.accountId,
-    region: account.region,
-    clusterName: account.clusterName,
     pollIntervalMs: 200,
     onError: () => undefined,
   });

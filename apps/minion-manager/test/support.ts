@@ -179,12 +179,8 @@ export async function testEnv(prefix: string): Promise<TestEnv> {
     credentials: account.credentials,
     registry: new Registry(),
   });
-  const sim = await NodeSimulator.start({
+  const sim = await NodeSimulator.forAccount(account, {
     kubeConfig: testKubeConfig(),
-    endpoint: account.endpoint,
-    accountId: account.accountId,
-    region: account.region,
-    clusterName: account.clusterName,
     bootDelayMs: 200,
     pollIntervalMs: 200,
   });

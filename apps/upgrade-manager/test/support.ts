@@ -109,12 +109,8 @@ export async function rollWorld(
       Tags: [{ Key: account.clusterTagKey, Value: 'owned', PropagateAtLaunch: true }],
     }),
   );
-  const sim = await NodeSimulator.start({
+  const sim = await NodeSimulator.forAccount(account, {
     kubeConfig: kc,
-    endpoint: account.endpoint,
-    accountId: account.accountId,
-    region: account.region,
-    clusterName: account.clusterName,
     bootDelayMs: options.bootDelayMs ?? 1000,
     pollIntervalMs: 200,
   });

@@ -24,12 +24,8 @@ const core = kc.makeApiClient(CoreV1Api);
 
 beforeAll(async () => {
   ctx = await awsTestContext('asg-nodes');
-  sim = await NodeSimulator.start({
+  sim = await NodeSimulator.forAccount(ctx.account, {
     kubeConfig: kc,
-    endpoint: ctx.account.endpoint,
-    accountId: ctx.account.accountId,
-    region: ctx.account.region,
-    clusterName: ctx.account.clusterName,
     bootDelayMs: 500,
     pollIntervalMs: 200,
   });
@@ -218,12 +214,8 @@ test('a simulated boot is timed from the launch, not from when a poll first saw 
 
   // A simulator that first sees it now registers its Node in its first pass: the boot is over. (Timed
   // from the first sight, the Node would wait another 500 ms, past the two passes below.)
-  sim = await NodeSimulator.start({
+  sim = await NodeSimulator.forAccount(account, {
     kubeConfig: kc,
-    endpoint: account.endpoint,
-    accountId: account.accountId,
-    region: account.region,
-    clusterName: account.clusterName,
     bootDelayMs: 500,
     pollIntervalMs: 60_000,
   });

@@ -14,7 +14,7 @@
  */
 import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { KWOK_NODE_ANNOTATION, KWOK_NODE_ANNOTATION_VALUE } from '../control-plane.js';
-import { clusterTagKey } from './account.js';
+import { clusterTagKey, type TestAwsAccount } from './account.js';
 import { parseKubeletRegistration } from './user-data.js';
 
 /** The label by which the simulator recognises its Nodes. */
@@ -116,6 +116,15 @@ export class NodeSimulator {
 
   private constructor(private readonly options: NodeSimulatorOptions) {
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  /** {@link start} for the cluster of a test account (its endpoint, account id, region and cluster name). */
+  static forAccount(
+    account: Pick<TestAwsAccount, 'endpoint' | 'accountId' | 'region' | 'clusterName'>,
+    options: Omit<NodeSimulatorOptions, 'endpoint' | 'accountId' | 'region' | 'clusterName'>,
+  ): Promise<NodeSimulator> {
+    const { endpoint, accountId, region, clusterName } = account;
+    return NodeSimulator.start({ ...options, endpoint, accountId, region, clusterName });
   }
 
   /** Adopts existing simulated Nodes of the cluster, then polls until {@link stop}. */
